@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devmem: a userspace TCP/IP stack whose NIC places TCP payload straight into
+ * device memory (a dmabuf) while the host CPU handles only headers.
+ *
+ * Conventions (as in libc): functions that return int or ssize_t return -1 and
+ * set errno on failure; functions that return a pointer return NULL and set
+ * errno. Socket descriptors are real file descriptors (one per socket) that
+ * poll(2) and epoll(7) report readable when recv would not block; they must be
+ * closed with devmem_close(), never close(2).
+ *
+ * Values and structs shared with Linux's device-memory TCP are in
+ * <devmem/uapi.h> and match the kernel's byte for byte.
+ */
+#ifndef DEVMEM_DEVMEM_H
+#define DEVMEM_DEVMEM_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <devmem/uapi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct devmem_stack;
+struct devmem_binding;
+
+/* ---- memory providers and dmabufs ------------------------------------- */
+
+enum devmem_mem {
+	DEVMEM_MEM_HOST = 0,   /* memfd, mapped by the stack: direct placement */
+	DEVMEM_MEM_SEALED = 1, /* memfd the stack never maps: copy-op DMA */
+};
+
+#define DEVMEM_DMABUF_HUGEPAGES 0x1u /* host: back with huge pages */
+
+/* Allocate a dmabuf of size bytes from a provider; returns its fd. */
+int devmem_dmabuf_alloc(enum devmem_mem mem, size_t size, unsigned flags);
+/* Release the caller's reference; bindings keep their own until unbound. */
+int devmem_dmabuf_free(int dmabuf_fd);
+/* Bytes in the dmabuf, or -1 (EBADF: not a dmabuf of ours). */
+ssize_t devmem_dmabuf_size(int dmabuf_fd);
+/* Provider of the dmabuf, or -1. */
+int devmem_dmabuf_mem(int dmabuf_fd);
+/* The application's (not the stack's) view of the memory: copy len bytes at
+ * off into dst. For host memory an application may mmap the fd instead. */
+ssize_t devmem_dmabuf_read(int dmabuf_fd, uint64_t off, void *dst, size_t len);
+/* Parse "host" / "sealed"; -1 when unknown. */
+int devmem_mem_parse(const char *name);
+const char *devmem_mem_name(enum devmem_mem mem);
+
+/* ---- stacks ------------------------------------------------------------ */
+
+struct devmem_config {
+	unsigned rx_queues;      /* RX queues of the software NIC (1) */
+	uint32_t buf_size;       /* payload buffer size, power of two >= 4096 (4096) */
+	uint32_t host_pool_bufs; /* host page-pool buffers per queue (8192) */
+	int header_split;        /* header split enabled (1) */
+	uint32_t mtu;            /* link MTU (1500) */
+	uint32_t rcvbuf;         /* default SO_RCVBUF of new sockets (4 MiB) */
+	uint32_t syn_backlog;    /* SYN_RECV connections per listener (256) */
+	struct in_addr ipv4;     /* stack's IPv4 address (0: none) */
+	struct in6_addr ipv6;    /* stack's IPv6 address (::: none) */
+	int verbose;             /* log to stderr (0) */
+};
+
+/* Fill cfg with the defaults listed above. */
+void devmem_config_init(struct devmem_config *cfg);
+
+struct devmem_tun_opts {
+	const char *ifname;       /* TUN interface; created when it does not exist */
+	struct in_addr peer_ipv4; /* kernel side of the link (0: leave as is) */
+	struct in6_addr peer_ipv6;
+	unsigned prefix4;         /* (24) */
+	unsigned prefix6;         /* (64) */
+};
+
+/* Fault injection on one direction of a pair link; deterministic per seed.
+ * Probabilities are per frame, in [0, 1]. */
+struct devmem_pair_faults {
+	uint64_t seed;
+	double drop;
+	double duplicate;
+	double reorder;   /* hold a frame back behind the next one(s) */
+	double corrupt;   /* flip one byte after the checksum was computed */
+	uint32_t delay_us;/* fixed one-way delay */
+};
+
+struct devmem_stack *devmem_stack_open_tun(const struct devmem_config *cfg,
+					   const struct devmem_tun_opts *tun);
+/* Two stacks joined by an in-memory link; faults a->b and b->a may be NULL. */
+int devmem_stack_open_pair(const struct devmem_config *cfg_a,
+			   const struct devmem_config *cfg_b,
+			   const struct devmem_pair_faults *a_to_b,
+			   const struct devmem_pair_faults *b_to_a,
+			   struct devmem_stack **a, struct devmem_stack **b);
+/* Close every socket and binding of the stack, stop its pollers, free it. */
+void devmem_stack_close(struct devmem_stack *stack);
+
+/* ---- bindings (netlink bind-rx) ---------------------------------------- */
+
+/* Bind a dmabuf to RX queues. EINVAL: queue out of range or header split off;
+ * EEXIST: a queue is already bound; EBADF: not a dmabuf. */
+struct devmem_binding *devmem_bind_rx(struct devmem_stack *stack, int dmabuf_fd,
+				      const unsigned *queues, unsigned nqueues);
+uint32_t devmem_binding_id(const struct devmem_binding *binding);
+/* Unbind: the queues go back to host memory; the dmabuf's buffers are let go
+ * once every in-flight packet and token has released them. */
+int devmem_unbind(struct devmem_binding *binding);
+
+/* ---- introspection ----------------------------------------------------- */
+
+struct devmem_queue_stats {
+	uint64_t packets;     /* frames received */
+	uint64_t bytes;       /* payload bytes placed */
+	uint64_t split;       /* frames whose payload was split into buffers */
+	uint64_t linear;      /* frames that landed whole in host memory */
+	uint64_t drop_nobuf;  /* frames dropped: no free buffer */
+	uint64_t bad;         /* malformed frames dropped */
+	uint32_t binding_id;  /* 0: unbound */
+	uint32_t pool_bufs;   /* buffers in the queue's active pool */
+	uint32_t pool_free;   /* of which free */
+};
+int devmem_queue_stats(struct devmem_stack *stack, unsigned queue,
+		       struct devmem_queue_stats *st);
+
+struct devmem_binding_stats {
+	uint32_t bufs;        /* buffers carved from the dmabuf */
+	uint32_t bufs_free;   /* back in the pool */
+	uint32_t buf_size;
+};
+int devmem_binding_stats(const struct devmem_binding *b,
+			 struct devmem_binding_stats *st);
+
+struct devmem_stack_stats {
+	uint64_t ip_in, ip_bad, ip_unhandled;
+	uint64_t icmp_echo, tcp_in, tcp_bad, tcp_rst_sent, tcp_no_socket;
+	uint64_t tcp_ooo, tcp_dup, tcp_paws_drop, tcp_syn_drop;
+};
+int devmem_stack_stats(struct devmem_stack *stack, struct devmem_stack_stats *st);
+
+/* ---- sockets ----------------------------------------------------------- */
+
+int devmem_socket(struct devmem_stack *stack, int domain, int type, int protocol);
+int devmem_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int devmem_listen(int fd, int backlog);
+int devmem_accept(int fd, struct sockaddr *addr, socklen_t *len);
+int devmem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int devmem_connect(int fd, const struct sockaddr *addr, socklen_t len);
+int devmem_shutdown(int fd, int how);
+int devmem_close(int fd);
+int devmem_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
+int devmem_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
+int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int devmem_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+/* F_GETFL / F_SETFL (O_NONBLOCK). */
+int devmem_fcntl(int fd, int cmd, ...);
+ssize_t devmem_recv(int fd, void *buf, size_t len, int flags);
+ssize_t devmem_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t devmem_send(int fd, const void *buf, size_t len, int flags);
+ssize_t devmem_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+/* Is fd a devmem socket? */
+int devmem_is_socket(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEVMEM_DEVMEM_H */

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bind-rx: a dmabuf becomes the page pool of a set of RX queues, with the
+ * kernel's refusals (net/core/devmem.c, netdev-genl.c): a queue out of range
+ * or header split off is EINVAL, a queue already bound is EEXIST. Unbinding
+ * gives the queues back their host pools; the dmabuf's buffers are freed once
+ * every in-flight packet and token has let go (the pool frees itself).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "ctl/stack.h"
+#include "util/util.h"
+
+static atomic_uint next_binding_id = 1;
+
+static void lock_queues(struct devmem_stack *s, const unsigned *qs, unsigned n, bool lock)
+{
+	/* queue locks in index order, then the stack lock (see stack.h) */
+	for (unsigned q = 0; q < s->nic.nqueues; q++)
+		for (unsigned i = 0; i < n; i++)
+			if (qs[i] == q) {
+				if (lock)
+					pthread_mutex_lock(&s->nic.q[q].lock);
+				else
+					pthread_mutex_unlock(&s->nic.q[q].lock);
+				break;
+			}
+	if (lock)
+		pthread_mutex_lock(&s->lock);
+	else
+		pthread_mutex_unlock(&s->lock);
+}
+
+struct devmem_binding *devmem_bind_rx(struct devmem_stack *s, int dmabuf_fd,
+				      const unsigned *queues, unsigned nqueues)
+{
+	struct devmem_binding *b;
+	struct dmabuf *d;
+
+	if (!s || !queues || nqueues == 0)
+		return devmem_fail_ptr(-EINVAL);
+	for (unsigned i = 0; i < nqueues; i++) {
+		if (queues[i] >= s->nic.nqueues)
+			return devmem_fail_ptr(-EINVAL);
+		for (unsigned j = 0; j < i; j++)
+			if (queues[j] == queues[i])
+				return devmem_fail_ptr(-EINVAL);
+	}
+	if (!s->nic.header_split)
+		return devmem_fail_ptr(-EINVAL);
+	d = dmabuf_lookup_get(dmabuf_fd);
+	if (!d)
+		return devmem_fail_ptr(-EBADF);
+	b = calloc(1, sizeof(*b));
+	if (b)
+		b->queues = malloc(nqueues * sizeof(*b->queues));
+	if (!b || !b->queues || d->size < s->nic.buf_size) {
+		int e = b && b->queues ? -EINVAL : -ENOMEM;
+		if (b)
+			free(b->queues);
+		free(b);
+		dmabuf_put(d);
+		return devmem_fail_ptr(e);
+	}
+	b->stack = s;
+	b->id = atomic_fetch_add(&next_binding_id, 1);
+	b->nqueues = nqueues;
+	for (unsigned i = 0; i < nqueues; i++)
+		b->queues[i] = queues[i];
+	b->pool = pool_create_dmabuf(d, s->nic.buf_size, b->id);
+	dmabuf_put(d); /* the pool holds its own reference */
+	if (!b->pool) {
+		free(b->queues);
+		free(b);
+		return devmem_fail_ptr(-ENOMEM);
+	}
+	lock_queues(s, queues, nqueues, true);
+	for (unsigned i = 0; i < nqueues; i++) {
+		if (s->nic.q[queues[i]].bound) {
+			lock_queues(s, queues, nqueues, false);
+			pool_release(b->pool);
+			free(b->queues);
+			free(b);
+			return devmem_fail_ptr(-EEXIST);
+		}
+	}
+	for (unsigned i = 0; i < nqueues; i++)
+		nic_rxq_set_pool(&s->nic.q[queues[i]], b->pool, b);
+	b->next = s->bindings;
+	s->bindings = b;
+	lock_queues(s, queues, nqueues, false);
+	DEVMEM_DBG("bound dmabuf %d as id %u to %u queue(s)", dmabuf_fd, b->id, nqueues);
+	return b;
+}
+
+uint32_t devmem_binding_id(const struct devmem_binding *b)
+{
+	return b ? b->id : 0;
+}
+
+/* Caller holds the binding's queue locks and the stack lock. */
+static void binding_detach(struct devmem_binding *b)
+{
+	struct devmem_stack *s = b->stack;
+	struct devmem_binding **pp = &s->bindings;
+
+	for (unsigned i = 0; i < b->nqueues; i++)
+		if (s->nic.q[b->queues[i]].binding == b)
+			nic_rxq_set_pool(&s->nic.q[b->queues[i]], NULL, NULL);
+	while (*pp && *pp != b)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = b->next;
+	pool_release(b->pool);
+}
+
+int devmem_unbind(struct devmem_binding *b)
+{
+	struct devmem_stack *s;
+
+	if (!b)
+		return devmem_fail(-EINVAL);
+	s = b->stack;
+	lock_queues(s, b->queues, b->nqueues, true);
+	binding_detach(b);
+	lock_queues(s, b->queues, b->nqueues, false);
+	free(b->queues);
+	free(b);
+	return 0;
+}
+
+/* Stack close: the pollers are stopped, sockets (and their tokens) gone. */
+void devmem_binding_release_all(struct devmem_stack *s)
+{
+	while (s->bindings) {
+		struct devmem_binding *b = s->bindings;
+
+		pthread_mutex_lock(&s->lock);
+		binding_detach(b);
+		pthread_mutex_unlock(&s->lock);
+		free(b->queues);
+		free(b);
+	}
+}
+
+int devmem_binding_stats(const struct devmem_binding *b, struct devmem_binding_stats *st)
+{
+	struct devmem_stack *s;
+
+	if (!b || !st)
+		return devmem_fail(-EINVAL);
+	s = b->stack;
+	/* the queue locks keep the posted buffers still while we count them */
+	lock_queues(s, b->queues, b->nqueues, true);
+	st->bufs = b->pool->nbufs;
+	st->bufs_free = b->pool->nfree;
+	for (unsigned i = 0; i < b->nqueues; i++) {
+		const struct nic_rxq *q = &s->nic.q[b->queues[i]];
+		/* buffers the NIC holds for the next frames count as free */
+		if (q->post_pool == b->pool) {
+			st->bufs_free += q->posted_count;
+			if (q->have_cur && b->pool->refs[q->cur_idx] == 1)
+				st->bufs_free++;
+		}
+	}
+	st->buf_size = b->pool->buf_size;
+	lock_queues(s, b->queues, b->nqueues, false);
+	return 0;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stack object: one software NIC on one link, its pollers, sockets and
+ * bindings. This header is the composition root shared by ctl/, ip/ and
+ * sock/; the protocol core (tcp/) does not see it.
+ *
+ * Locking, in this order: a queue's lock (nic_rxq.lock: held by its poller
+ * for a burst, and by bind/unbind), then the stack lock (protocol state:
+ * sockets, connections, pools, tokens). Application calls take only the
+ * stack lock, and never across a blocking wait (condition variables).
+ */
+#ifndef DEVMEM_STACK_H
+#define DEVMEM_STACK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devmem/devmem.h"
+#include "link/link.h"
+#include "nic/nic.h"
+#include "tcp/tcp.h"
+
+struct sock;
+
+struct devmem_binding {
+	struct devmem_stack *stack;
+	uint32_t id;
+	struct pool *pool;
+	unsigned *queues;
+	unsigned nqueues;
+	struct devmem_binding *next;
+};
+
+struct devmem_stack {
+	pthread_mutex_t lock;
+	struct devmem_config cfg;
+	struct link *link;
+	struct nic nic;
+	uint16_t mss;              /* MSS we advertise */
+
+	/* pollers, one per RX queue */
+	pthread_t *pollers;
+	int *wake_fds;             /* eventfd per poller: new timer or stop */
+	unsigned npollers;
+	atomic_bool stopping;
+	uint64_t sleep_until;      /* queue 0 poller's wake-up deadline (us) */
+
+	/* sockets */
+	struct sock **hash;        /* established/connecting flows by 4-tuple */
+	unsigned hash_size;
+	struct sock *listeners;
+	struct sock *all;          /* every socket, including orphans */
+	struct sock *reap;         /* closed and released: freed outside callbacks */
+	uint16_t next_port;
+
+	/* rxseg slab: no allocation per packet */
+	struct rxseg *seg_free;
+	unsigned seg_free_count;
+
+	struct devmem_binding *bindings;
+	uint8_t isn_key[16];
+	uint16_t ip_id;
+	uint8_t *tx_scratch;       /* ICMP replies */
+	struct devmem_stack_stats st;
+};
+
+/* Open a stack on a link made by the caller (tests drive the other end of a
+ * pair link by hand). Takes the link; NULL and *err on failure. */
+struct devmem_stack *stack_open_link(const struct devmem_config *cfg, struct link *link, int *err);
+
+/* ip/ */
+void ip_input(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *f, uint64_t now);
+/* Send a TCP segment on ep (laddr = our address). */
+int ip_send_tcp(struct devmem_stack *s, unsigned queue, const struct tcp_ep *ep,
+		const struct wire_tcp *th, const struct iovec *pay, int npay, uint32_t paylen);
+
+/* sock/ */
+struct sock *sock_demux(struct devmem_stack *s, const struct tcp_ep *ep);
+struct sock *sock_listener(struct devmem_stack *s, const struct tcp_ep *ep);
+void sock_unhash(struct sock *sk);
+void sock_free_orphans(struct devmem_stack *s);
+uint64_t sock_run_timers(struct devmem_stack *s, uint64_t now);
+void sock_stack_shutdown(struct devmem_stack *s);
+struct rxseg *stack_seg_alloc(struct devmem_stack *s);
+void stack_seg_free(struct devmem_stack *s, struct rxseg *seg);
+/* A timer may now be due before the poller wakes: wake it. */
+void stack_kick(struct devmem_stack *s, uint64_t deadline);
+
+#endif /* DEVMEM_STACK_H */

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmabuf objects and the process-wide registry that finds them by fd, as the
+ * kernel's dma_buf_get() does. A dmabuf lives while the registry (the
+ * application's handle) or a pool (a binding) holds a reference.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mem/mem.h"
+#include "util/util.h"
+
+#define REG_MAX 65536
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dmabuf *reg[REG_MAX];
+
+struct dmabuf *dmabuf_create(enum devmem_mem kind, size_t size, unsigned flags)
+{
+	const struct mem_provider *prov = mem_provider_get(kind);
+	struct dmabuf *d;
+	int r;
+
+	if (!prov || size == 0 || size > (1ull << 40) || (flags & ~DEVMEM_DMABUF_HUGEPAGES)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->size = size;
+	d->prov = prov;
+	d->refs = 1; /* the registry's */
+	r = prov->alloc(d, flags);
+	if (r < 0) {
+		free(d);
+		errno = -r;
+		return NULL;
+	}
+	if (d->fd >= REG_MAX) {
+		prov->release(d);
+		free(d);
+		errno = EMFILE;
+		return NULL;
+	}
+	pthread_mutex_lock(&reg_lock);
+	reg[d->fd] = d;
+	pthread_mutex_unlock(&reg_lock);
+	return d;
+}
+
+struct dmabuf *dmabuf_lookup_get(int fd)
+{
+	struct dmabuf *d = NULL;
+
+	if (fd < 0 || fd >= REG_MAX)
+		return NULL;
+	pthread_mutex_lock(&reg_lock);
+	d = reg[fd];
+	if (d)
+		d->refs++;
+	pthread_mutex_unlock(&reg_lock);
+	return d;
+}
+
+void dmabuf_get(struct dmabuf *d)
+{
+	pthread_mutex_lock(&reg_lock);
+	d->refs++;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void dmabuf_put(struct dmabuf *d)
+{
+	unsigned left;
+
+	pthread_mutex_lock(&reg_lock);
+	left = --d->refs;
+	pthread_mutex_unlock(&reg_lock);
+	if (left == 0) {
+		d->prov->release(d);
+		free(d);
+	}
+}
+
+int dmabuf_unregister(int fd)
+{
+	struct dmabuf *d;
+
+	if (fd < 0 || fd >= REG_MAX)
+		return -EBADF;
+	pthread_mutex_lock(&reg_lock);
+	d = reg[fd];
+	reg[fd] = NULL;
+	pthread_mutex_unlock(&reg_lock);
+	if (!d)
+		return -EBADF;
+	dmabuf_put(d);
+	return 0;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+int devmem_dmabuf_alloc(enum devmem_mem mem, size_t size, unsigned flags)
+{
+	struct dmabuf *d = dmabuf_create(mem, size, flags);
+
+	return d ? d->fd : -1;
+}
+
+int devmem_dmabuf_free(int fd)
+{
+	return devmem_ret(dmabuf_unregister(fd)) < 0 ? -1 : 0;
+}
+
+ssize_t devmem_dmabuf_size(int fd)
+{
+	struct dmabuf *d = dmabuf_lookup_get(fd);
+	ssize_t n;
+
+	if (!d)
+		return devmem_fail(-EBADF);
+	n = (ssize_t)d->size;
+	dmabuf_put(d);
+	return n;
+}
+
+int devmem_dmabuf_mem(int fd)
+{
+	struct dmabuf *d = dmabuf_lookup_get(fd);
+	int k;
+
+	if (!d)
+		return devmem_fail(-EBADF);
+	k = d->prov->kind;
+	dmabuf_put(d);
+	return k;
+}
+
+ssize_t devmem_dmabuf_read(int fd, uint64_t off, void *dst, size_t len)
+{
+	struct dmabuf *d = dmabuf_lookup_get(fd);
+	int r;
+
+	if (!d)
+		return devmem_fail(-EBADF);
+	r = dst || !len ? d->prov->read(d, off, dst, len) : -EFAULT;
+	dmabuf_put(d);
+	return r < 0 ? devmem_fail(r) : (ssize_t)len;
+}
+
+int devmem_mem_parse(const char *name)
+{
+	if (name && strcasecmp(name, "host") == 0)
+		return DEVMEM_MEM_HOST;
+	if (name && strcasecmp(name, "sealed") == 0)
+		return DEVMEM_MEM_SEALED;
+	return -1;
+}
+
+const char *devmem_mem_name(enum devmem_mem mem)
+{
+	const struct mem_provider *p = mem_provider_get(mem);
+	return p ? p->name : "unknown";
+}

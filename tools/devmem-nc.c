@@ -1,0 +1,920 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devmem-nc: ncdevmem (Linux tools/testing/selftests/drivers/net/hw/
+ * ncdevmem.c) on this stack. Server mode only for now: open a TUN-backed
+ * stack, bind a dmabuf to RX queues, accept TCP connections and receive with
+ * recvmsg(MSG_SOCK_DEVMEM), optionally validating ncdevmem's pattern, giving
+ * every token back with SO_DEVMEM_DONTNEED.
+ *
+ * The payload is touched only to validate it (-v), and then through the
+ * application's view of the dmabuf: an mmap of a host dmabuf, or
+ * devmem_dmabuf_read() for a sealed one.
+ *
+ * Output (stdout), for scripts:
+ *   listening on ADDR port PORT ...
+ *   summary: bytes=N seconds=S gbps=G dmabuf_frags=N linear_frags=N validated=yes|no|skipped
+ *   pool: buffers=N free=N tokens_outstanding=N
+ *   queue Q: packets=.. bytes=.. split=.. linear=.. drop_nobuf=.. bad=..
+ * With --conns N > 1, one "conn K summary: ..." line per connection comes
+ * before the total "summary:" line.
+ *
+ * Exit status: 0 success, 1 run-time failure or validation failure, 2 usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <devmem/devmem.h>
+
+#include "pattern.h"
+
+#define IOV_LEN (64u * 1024)       /* bounds the bytes one recvmsg returns */
+#define CMSG_SLOTS 1024u           /* initial control buffer, in dmabuf cmsgs */
+#define CMSG_SLOTS_MAX (64u * 1024) /* grown on ETOOSMALL up to this */
+#define PAT_CHUNK (64u * 1024)     /* validation compares this much per memcmp */
+#define POOL_SETTLE_MS 2000        /* wait for in-flight buffers at the end */
+
+struct opts {
+	bool listen;
+	const char *ifname;
+	const char *server;
+	const char *client;
+	unsigned port;
+	unsigned long validate;   /* 0: off */
+	unsigned nq;              /* -q */
+	unsigned first_q;         /* -t */
+	int mem;
+	uint32_t buf_size;
+	uint64_t dmabuf_size;
+	unsigned queues;          /* 0: max(1, first_q + nq) */
+	unsigned conns;
+	unsigned hold_ms;
+	bool progress;
+	bool verbose;
+};
+
+/* Read-only after setup; shared by every connection thread. */
+struct shared {
+	const struct opts *o;
+	int dmabuf_fd;
+	uint32_t binding_id;
+	const unsigned char *map; /* host dmabuf mapped for validation, or NULL */
+	size_t map_len;
+	unsigned char *pat;       /* PAT_CHUNK + period bytes of the pattern */
+	unsigned period;
+};
+
+struct conn {
+	const struct shared *sh;
+	unsigned idx;
+	int fd;
+	pthread_t thread;
+	uint64_t t_start_ns, t_end_ns; /* accept .. end of stream */
+	uint64_t bytes;                /* every payload byte received */
+	uint64_t dmabuf_frags, linear_frags;
+	uint64_t copied;               /* ordinary TCP data: no devmem cmsg */
+	/* validation */
+	uint64_t voff;                 /* stream offset of the next byte */
+	bool vfailed;
+	/* --hold-ms: tokens kept back until hold_until_ns */
+	uint32_t *held;
+	size_t nheld, held_cap, held_peak;
+	uint64_t hold_until_ns;        /* 0: not started */
+	bool hold_done;
+};
+
+static atomic_uint_fast64_t total_bytes;        /* for progress */
+static atomic_int_fast64_t tokens_outstanding;  /* received, not given back */
+static atomic_bool warned_unbound, warned_cover, warned_id;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *f, const char *argv0)
+{
+	fprintf(f,
+		"usage: %s -l -s SERVER_IP [-c CLIENT_IP] [-f IFNAME] [-p PORT] [-v N]\n"
+		"          [-q NUM] [-t START] [--mem host|sealed] [--buf-size N]\n"
+		"          [--dmabuf-size N[K|M|G]] [--queues N] [--conns N]\n"
+		"          [--hold-ms MS] [--progress] [--verbose]\n"
+		"\n"
+		"ncdevmem's server (receive) mode on the devmem userspace stack.\n"
+		"\n"
+		"  -l               server mode: accept and receive (client mode: later)\n"
+		"  -f IFNAME        TUN interface, created when absent (dmtun0)\n"
+		"  -s SERVER_IP     the stack's address, IPv4 or IPv6 (required)\n"
+		"  -c CLIENT_IP     address given to the kernel side of the TUN link\n"
+		"                   (same family as -s; default: leave the link as is)\n"
+		"  -p PORT          TCP port to listen on (5201)\n"
+		"  -v N             validate ncdevmem's pattern: seed 1, +1 per byte,\n"
+		"                   0 at N; byte = seed, or '\\n' for 0\n"
+		"  -q NUM           RX queues to bind (1)\n"
+		"  -t START         first queue to bind (0)\n"
+		"  --mem KIND       memory provider of the dmabuf: host or sealed (host)\n"
+		"  --buf-size N     payload buffer size, a power of two >= 4096 (4096)\n"
+		"  --dmabuf-size N  dmabuf size, K/M/G suffixes allowed (64M)\n"
+		"  --queues N       RX queues of the stack (max(1, START+NUM))\n"
+		"  --conns N        accept N connections concurrently, one thread each (1)\n"
+		"  --hold-ms MS     after the first frag keep every token MS ms before\n"
+		"                   giving any back, while still reading (test aid)\n"
+		"  --progress       bytes and throughput on stderr every second\n"
+		"                   (on by default when stderr is a terminal)\n"
+		"  --verbose        stack log on stderr\n"
+		"  -h, --help       this text\n",
+		argv0);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("devmem-nc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	exit(2);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Unsigned decimal in [min, max], or a usage error naming the option. */
+static unsigned long parse_uint(const char *what, const char *s, unsigned long min,
+				unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		die_usage("%s: '%s' is not a number", what, s ? s : "");
+	v = strtoul(s, &end, 10);
+	if (errno || *end)
+		die_usage("%s: '%s' is not a number", what, s);
+	if (v < min && max == ULONG_MAX)
+		die_usage("%s: %lu must be at least %lu", what, v, min);
+	if (v < min || v > max)
+		die_usage("%s: %lu is out of range [%lu, %lu]", what, v, min, max);
+	return v;
+}
+
+enum {
+	OPT_MEM = 256,
+	OPT_BUF_SIZE,
+	OPT_DMABUF_SIZE,
+	OPT_QUEUES,
+	OPT_CONNS,
+	OPT_HOLD_MS,
+	OPT_PROGRESS,
+	OPT_VERBOSE,
+};
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"listen", no_argument, NULL, 'l'},
+		{"ifname", required_argument, NULL, 'f'},
+		{"server", required_argument, NULL, 's'},
+		{"client", required_argument, NULL, 'c'},
+		{"port", required_argument, NULL, 'p'},
+		{"validate", required_argument, NULL, 'v'},
+		{"num-queues", required_argument, NULL, 'q'},
+		{"start-queue", required_argument, NULL, 't'},
+		{"mem", required_argument, NULL, OPT_MEM},
+		{"buf-size", required_argument, NULL, OPT_BUF_SIZE},
+		{"dmabuf-size", required_argument, NULL, OPT_DMABUF_SIZE},
+		{"queues", required_argument, NULL, OPT_QUEUES},
+		{"conns", required_argument, NULL, OPT_CONNS},
+		{"hold-ms", required_argument, NULL, OPT_HOLD_MS},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"verbose", no_argument, NULL, OPT_VERBOSE},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *mem = "host";
+	uint64_t v64;
+	int c;
+
+	*o = (struct opts){
+		.ifname = "dmtun0",
+		.port = 5201,
+		.nq = 1,
+		.buf_size = 4096,
+		.dmabuf_size = 64ull << 20,
+		.conns = 1,
+	};
+	while ((c = getopt_long(argc, argv, "lf:s:c:p:v:q:t:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = true;
+			break;
+		case 'f':
+			if (!*optarg || strlen(optarg) >= IFNAMSIZ)
+				die_usage("-f: interface name '%s' must be 1 to %d characters",
+					  optarg, IFNAMSIZ - 1);
+			o->ifname = optarg;
+			break;
+		case 's':
+			o->server = optarg;
+			break;
+		case 'c':
+			o->client = optarg;
+			break;
+		case 'p':
+			o->port = (unsigned)parse_uint("-p (port)", optarg, 1, 65535);
+			break;
+		case 'v':
+			o->validate = parse_uint("-v (validation N)", optarg, 1, ULONG_MAX);
+			break;
+		case 'q':
+			o->nq = (unsigned)parse_uint("-q (queues to bind)", optarg, 1, 1024);
+			break;
+		case 't':
+			o->first_q = (unsigned)parse_uint("-t (first queue)", optarg, 0, 1023);
+			break;
+		case OPT_MEM:
+			mem = optarg;
+			break;
+		case OPT_BUF_SIZE:
+			if (parse_size(optarg, &v64) || v64 < 4096 || v64 > (1u << 30) ||
+			    (v64 & (v64 - 1)))
+				die_usage("--buf-size: '%s' must be a power of two from 4096 to 1G",
+					  optarg);
+			o->buf_size = (uint32_t)v64;
+			break;
+		case OPT_DMABUF_SIZE:
+			if (parse_size(optarg, &v64) || v64 < 1 || v64 > SIZE_MAX / 2)
+				die_usage("--dmabuf-size: '%s' is not a size (N, NK, NM or NG, N >= 1)",
+					  optarg);
+			o->dmabuf_size = v64;
+			break;
+		case OPT_QUEUES:
+			o->queues = (unsigned)parse_uint("--queues", optarg, 1, 1024);
+			break;
+		case OPT_CONNS:
+			o->conns = (unsigned)parse_uint("--conns", optarg, 1, 4096);
+			break;
+		case OPT_HOLD_MS:
+			o->hold_ms = (unsigned)parse_uint("--hold-ms", optarg, 0, 3600u * 1000);
+			break;
+		case OPT_PROGRESS:
+			o->progress = true;
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			exit(0);
+		default:
+			usage(stderr, argv[0]);
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
+	if (!o->listen) {
+		fprintf(stderr, "devmem-nc: client mode is not implemented yet (use -l)\n");
+		exit(2);
+	}
+	if (!o->server)
+		die_usage("-s SERVER_IP is required");
+	o->mem = devmem_mem_parse(mem);
+	if (o->mem < 0)
+		die_usage("--mem: unknown memory '%s' (host or sealed)", mem);
+	if (!o->queues)
+		o->queues = o->first_q + o->nq;
+	if (o->first_q + o->nq > o->queues)
+		die_usage("queues %u..%u to bind, but the stack has only queues 0..%u (--queues)",
+			  o->first_q, o->first_q + o->nq - 1, o->queues - 1);
+	if (o->dmabuf_size < o->buf_size)
+		die_usage("--dmabuf-size %" PRIu64 " is smaller than one buffer (%u)",
+			  o->dmabuf_size, o->buf_size);
+	if (!o->progress && isatty(STDERR_FILENO))
+		o->progress = true;
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+static void validate(struct conn *c, const unsigned char *p, size_t len)
+{
+	const struct shared *sh = c->sh;
+
+	if (!sh->pat)
+		return;
+	if (c->vfailed) { /* reported once; keep draining without comparing */
+		c->voff += len;
+		return;
+	}
+	while (len) {
+		size_t chunk = len < PAT_CHUNK ? len : PAT_CHUNK;
+		const unsigned char *want = sh->pat + c->voff % sh->period;
+
+		if (memcmp(p, want, chunk)) {
+			size_t i = 0;
+
+			while (p[i] == want[i])
+				i++;
+			printf("conn %u: validation failed at offset %" PRIu64
+			       ": expected 0x%02x, actual 0x%02x\n",
+			       c->idx, c->voff + i, want[i], p[i]);
+			fflush(stdout);
+			c->vfailed = true;
+			c->voff += len;
+			return;
+		}
+		c->voff += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+}
+
+/* Validate one device-memory frag through the application's view. */
+static void validate_frag(struct conn *c, const struct dmabuf_cmsg *dc,
+			  unsigned char **scratch, size_t *scratch_len)
+{
+	const struct shared *sh = c->sh;
+
+	if (!sh->pat)
+		return;
+	if (c->vfailed) {
+		c->voff += dc->frag_size;
+		return;
+	}
+	if (sh->map) {
+		if (dc->frag_offset > sh->map_len || dc->frag_size > sh->map_len - dc->frag_offset)
+			die("conn %u: frag [%" PRIu64 ", +%u) lies outside the dmabuf (%zu bytes)",
+			    c->idx, (uint64_t)dc->frag_offset, dc->frag_size, sh->map_len);
+		validate(c, sh->map + dc->frag_offset, dc->frag_size);
+		return;
+	}
+	if (dc->frag_size > *scratch_len) {
+		unsigned char *n = realloc(*scratch, dc->frag_size);
+
+		if (!n)
+			die("out of memory");
+		*scratch = n;
+		*scratch_len = dc->frag_size;
+	}
+	ssize_t r = devmem_dmabuf_read(sh->dmabuf_fd, dc->frag_offset, *scratch, dc->frag_size);
+	if (r != (ssize_t)dc->frag_size)
+		die("conn %u: devmem_dmabuf_read(offset %" PRIu64 ", %u bytes): %s", c->idx,
+		    (uint64_t)dc->frag_offset, dc->frag_size,
+		    r < 0 ? strerror(errno) : "short read");
+	validate(c, *scratch, dc->frag_size);
+}
+
+/* ---- tokens -------------------------------------------------------------- */
+
+/*
+ * Give n tokens back, merging runs of consecutive tokens into ranges, in calls
+ * of at most DEVMEM_DONTNEED_MAX_RANGES ranges and DEVMEM_DONTNEED_MAX_FRAGS
+ * frags. Each call must report exactly the frags it named as freed.
+ */
+static void tokens_release(struct conn *c, const uint32_t *tok, size_t n)
+{
+	struct dmabuf_token r[DEVMEM_DONTNEED_MAX_RANGES];
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned nr = 0, frags = 0;
+
+		while (i < n && frags < DEVMEM_DONTNEED_MAX_FRAGS) {
+			if (nr && r[nr - 1].token_start + r[nr - 1].token_count == tok[i]) {
+				r[nr - 1].token_count++;
+			} else {
+				if (nr == DEVMEM_DONTNEED_MAX_RANGES)
+					break;
+				r[nr].token_start = tok[i];
+				r[nr].token_count = 1;
+				nr++;
+			}
+			frags++;
+			i++;
+		}
+		int ret = devmem_setsockopt(c->fd, SOL_SOCKET, SO_DEVMEM_DONTNEED, r,
+					    (socklen_t)(nr * sizeof(r[0])));
+		if (ret < 0)
+			die("conn %u: setsockopt(SO_DEVMEM_DONTNEED, %u tokens): %s", c->idx,
+			    frags, strerror(errno));
+		if ((unsigned)ret != frags)
+			die("conn %u: SO_DEVMEM_DONTNEED freed %d of %u tokens", c->idx, ret, frags);
+		atomic_fetch_sub_explicit(&tokens_outstanding, frags, memory_order_relaxed);
+	}
+}
+
+static void hold_push(struct conn *c, uint32_t token)
+{
+	if (c->nheld == c->held_cap) {
+		size_t cap = c->held_cap ? c->held_cap * 2 : 4096;
+		uint32_t *n = realloc(c->held, cap * sizeof(*n));
+
+		if (!n)
+			die("out of memory");
+		c->held = n;
+		c->held_cap = cap;
+	}
+	c->held[c->nheld++] = token;
+	if (c->nheld > c->held_peak)
+		c->held_peak = c->nheld;
+}
+
+static void hold_end(struct conn *c, const char *why)
+{
+	uint64_t held_ms = (now_ns() - (c->hold_until_ns - c->sh->o->hold_ms * 1000000ull)) / 1000000u;
+
+	printf("conn %u: hold: kept %zu tokens for %" PRIu64 " ms (%s), giving them back\n",
+	       c->idx, c->nheld, held_ms, why);
+	fflush(stdout);
+	tokens_release(c, c->held, c->nheld);
+	c->nheld = 0;
+	c->hold_done = true;
+}
+
+/* While holding, wait for data only until the hold ends: with every buffer
+ * pinned the window may stay shut, and recvmsg would block for good. */
+static void hold_wait(struct conn *c)
+{
+	for (;;) {
+		uint64_t now = now_ns();
+
+		if (now >= c->hold_until_ns) {
+			hold_end(c, "hold time over");
+			return;
+		}
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int ms = (int)((c->hold_until_ns - now + 999999) / 1000000);
+		int r = poll(&pfd, 1, ms);
+
+		if (r > 0)
+			return;
+		if (r < 0 && errno != EINTR)
+			die("conn %u: poll: %s", c->idx, strerror(errno));
+	}
+}
+
+/* ---- receive -------------------------------------------------------------- */
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	const struct shared *sh = c->sh;
+	const struct opts *o = sh->o;
+	size_t ctl_len = CMSG_SPACE(sizeof(struct dmabuf_cmsg)) * CMSG_SLOTS;
+	unsigned char *iobuf = malloc(IOV_LEN);
+	void *ctl = malloc(ctl_len);
+	uint32_t *toks = malloc(sizeof(*toks) * CMSG_SLOTS);
+	size_t toks_cap = CMSG_SLOTS;
+	unsigned char *scratch = NULL;
+	size_t scratch_len = 0;
+
+	if (!iobuf || !ctl || !toks)
+		die("out of memory");
+	for (;;) {
+		if (o->hold_ms && c->hold_until_ns && !c->hold_done)
+			hold_wait(c);
+
+		struct iovec iov = {.iov_base = iobuf, .iov_len = IOV_LEN};
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl,
+			.msg_controllen = ctl_len,
+		};
+		ssize_t n = devmem_recvmsg(c->fd, &msg, MSG_SOCK_DEVMEM);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ETOOSMALL &&
+			    ctl_len < CMSG_SPACE(sizeof(struct dmabuf_cmsg)) * CMSG_SLOTS_MAX) {
+				/* The next cmsg did not fit whole; nothing was lost. */
+				ctl_len *= 2;
+				free(ctl);
+				ctl = malloc(ctl_len);
+				if (!ctl)
+					die("out of memory");
+				continue;
+			}
+			die("recvmsg: %s", errno == ETOOSMALL ? "control buffer too small (ETOOSMALL)"
+							     : strerror(errno));
+		}
+		if (n == 0)
+			break;
+		if (msg.msg_flags & MSG_CTRUNC)
+			die("recvmsg: control data truncated (MSG_CTRUNC)");
+
+		/*
+		 * Walk the cmsgs in stream order. Linear data sits in the iov,
+		 * packed from its start in the order of the LINEAR cmsgs
+		 * (Linux's tcp_recvmsg_dmabuf); dmabuf frags take no iov space.
+		 */
+		uint64_t covered = 0, linear_pos = 0;
+		size_t ntoks = 0;
+		bool devmem = false;
+
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET ||
+			    (cm->cmsg_type != SCM_DEVMEM_DMABUF && cm->cmsg_type != SCM_DEVMEM_LINEAR))
+				continue;
+			if (cm->cmsg_len < CMSG_LEN(sizeof(struct dmabuf_cmsg)))
+				die("recvmsg: short devmem cmsg (%zu bytes)", (size_t)cm->cmsg_len);
+
+			struct dmabuf_cmsg dc;
+
+			memcpy(&dc, CMSG_DATA(cm), sizeof(dc));
+			devmem = true;
+			covered += dc.frag_size;
+			if (cm->cmsg_type == SCM_DEVMEM_LINEAR) {
+				c->linear_frags++;
+				if (linear_pos + dc.frag_size > (uint64_t)n)
+					die("recvmsg: linear frag of %u bytes beyond the %zd returned",
+					    dc.frag_size, n);
+				validate(c, iobuf + linear_pos, dc.frag_size);
+				linear_pos += dc.frag_size;
+				continue;
+			}
+			c->dmabuf_frags++;
+			if (dc.dmabuf_id != sh->binding_id &&
+			    !atomic_exchange(&warned_id, true))
+				printf("warning: frag of dmabuf id %u, bound id is %u\n", dc.dmabuf_id,
+				       sh->binding_id);
+			validate_frag(c, &dc, &scratch, &scratch_len);
+			if (ntoks == toks_cap) {
+				uint32_t *t = realloc(toks, sizeof(*toks) * toks_cap * 2);
+
+				if (!t)
+					die("out of memory");
+				toks = t;
+				toks_cap *= 2;
+			}
+			toks[ntoks++] = dc.frag_token;
+		}
+		atomic_fetch_add_explicit(&tokens_outstanding, (int_fast64_t)ntoks,
+					  memory_order_relaxed);
+
+		if (!devmem) {
+			/* Ordinary TCP data: the flow is on a queue with no binding. */
+			if (!atomic_exchange(&warned_unbound, true)) {
+				printf("warning: flow arrived on an unbound queue (no devmem cmsg)\n");
+				fflush(stdout);
+			}
+			c->copied += (uint64_t)n;
+			validate(c, iobuf, (size_t)n);
+		} else if (covered != (uint64_t)n && !atomic_exchange(&warned_cover, true)) {
+			printf("warning: recvmsg returned %zd bytes but its cmsgs cover %" PRIu64 "\n",
+			       n, covered);
+			fflush(stdout);
+		}
+		c->bytes += (uint64_t)n;
+		atomic_fetch_add_explicit(&total_bytes, (uint64_t)n, memory_order_relaxed);
+
+		if (ntoks && o->hold_ms && !c->hold_done) {
+			if (!c->hold_until_ns)
+				c->hold_until_ns = now_ns() + o->hold_ms * 1000000ull;
+			for (size_t i = 0; i < ntoks; i++)
+				hold_push(c, toks[i]);
+		} else if (ntoks) {
+			tokens_release(c, toks, ntoks);
+		}
+	}
+	c->t_end_ns = now_ns();
+	if (c->nheld)
+		hold_end(c, "end of stream");
+	free(scratch);
+	free(toks);
+	free(ctl);
+	free(iobuf);
+	return NULL;
+}
+
+/* ---- progress -------------------------------------------------------------- */
+
+static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t prog_cond = PTHREAD_COND_INITIALIZER;
+static bool prog_stop;
+
+static void *progress_main(void *arg)
+{
+	uint64_t last = 0, t_last = now_ns();
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&prog_lock);
+	while (!prog_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&prog_cond, &prog_lock, &ts);
+		if (prog_stop)
+			break;
+
+		uint64_t b = atomic_load_explicit(&total_bytes, memory_order_relaxed);
+		uint64_t t = now_ns();
+		double dt = (double)(t - t_last) / 1e9;
+
+		fprintf(stderr, "progress: %.1f MiB, %.2f Gbit/s\n", (double)b / (1 << 20),
+			dt > 0 ? (double)(b - last) * 8 / dt / 1e9 : 0.0);
+		last = b;
+		t_last = t;
+	}
+	pthread_mutex_unlock(&prog_lock);
+	return NULL;
+}
+
+/* ---- reporting ------------------------------------------------------------- */
+
+static const char *vstate(const struct shared *sh, bool failed)
+{
+	return !sh->pat ? "skipped" : failed ? "no" : "yes";
+}
+
+static void print_summary(const char *prefix, uint64_t bytes, uint64_t ns, uint64_t dfrags,
+			  uint64_t lfrags, const char *validated)
+{
+	double s = (double)ns / 1e9;
+
+	printf("%ssummary: bytes=%" PRIu64 " seconds=%.3f gbps=%.2f dmabuf_frags=%" PRIu64
+	       " linear_frags=%" PRIu64 " validated=%s\n",
+	       prefix, bytes, s, s > 0 ? (double)bytes * 8 / s / 1e9 : 0.0, dfrags, lfrags,
+	       validated);
+}
+
+static void print_stats(struct devmem_stack *stack, struct devmem_binding *b,
+			const struct opts *o)
+{
+	struct devmem_binding_stats bs = {0};
+	uint64_t deadline = now_ns() + POOL_SETTLE_MS * 1000000ull;
+
+	/* Buffers still in flight (a retransmitted FIN, a queued segment) come
+	 * back shortly after the sockets closed: wait a bounded while. */
+	for (;;) {
+		if (devmem_binding_stats(b, &bs))
+			die("devmem_binding_stats: %s", strerror(errno));
+		if (bs.bufs_free == bs.bufs || now_ns() >= deadline)
+			break;
+		usleep(10000);
+	}
+	printf("pool: buffers=%u free=%u tokens_outstanding=%" PRIdFAST64 "\n", bs.bufs,
+	       bs.bufs_free, atomic_load(&tokens_outstanding));
+	for (unsigned q = 0; q < o->queues; q++) {
+		struct devmem_queue_stats qs;
+
+		if (devmem_queue_stats(stack, q, &qs)) {
+			printf("queue %u: stats unavailable: %s\n", q, strerror(errno));
+			continue;
+		}
+		printf("queue %u: packets=%" PRIu64 " bytes=%" PRIu64 " split=%" PRIu64
+		       " linear=%" PRIu64 " drop_nobuf=%" PRIu64 " bad=%" PRIu64 "\n",
+		       q, qs.packets, qs.bytes, qs.split, qs.linear, qs.drop_nobuf, qs.bad);
+	}
+
+	struct devmem_stack_stats ss;
+
+	if (devmem_stack_stats(stack, &ss) == 0)
+		printf("stack: ip_in=%" PRIu64 " ip_bad=%" PRIu64 " tcp_in=%" PRIu64
+		       " tcp_bad=%" PRIu64 " tcp_ooo=%" PRIu64 " tcp_dup=%" PRIu64
+		       " tcp_rst_sent=%" PRIu64 " tcp_no_socket=%" PRIu64 " tcp_syn_drop=%" PRIu64
+		       " icmp_echo=%" PRIu64 "\n",
+		       ss.ip_in, ss.ip_bad, ss.tcp_in, ss.tcp_bad, ss.tcp_ooo, ss.tcp_dup,
+		       ss.tcp_rst_sent, ss.tcp_no_socket, ss.tcp_syn_drop, ss.icmp_echo);
+	fflush(stdout);
+}
+
+static void fmt_peer(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(out, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct devmem_config cfg;
+	struct devmem_tun_opts tun = {0};
+	struct sockaddr_storage sa = {0};
+	socklen_t salen;
+	int family;
+
+	parse_args(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+
+	devmem_config_init(&cfg);
+	cfg.rx_queues = o.queues;
+	cfg.buf_size = o.buf_size;
+	cfg.verbose = o.verbose;
+	tun.ifname = o.ifname;
+	tun.prefix4 = 24;
+	tun.prefix6 = 64;
+
+	if (inet_pton(AF_INET, o.server, &cfg.ipv4) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+
+		family = AF_INET;
+		s4->sin_family = AF_INET;
+		s4->sin_addr = cfg.ipv4;
+		s4->sin_port = htons((uint16_t)o.port);
+		salen = sizeof(*s4);
+		if (o.client && inet_pton(AF_INET, o.client, &tun.peer_ipv4) != 1)
+			die_usage("-c: '%s' is not an IPv4 address (-s is IPv4)", o.client);
+	} else if (inet_pton(AF_INET6, o.server, &cfg.ipv6) == 1) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+
+		family = AF_INET6;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = cfg.ipv6;
+		s6->sin6_port = htons((uint16_t)o.port);
+		salen = sizeof(*s6);
+		if (o.client && inet_pton(AF_INET6, o.client, &tun.peer_ipv6) != 1)
+			die_usage("-c: '%s' is not an IPv6 address (-s is IPv6)", o.client);
+	} else {
+		die_usage("-s: '%s' is not an IPv4 or IPv6 address", o.server);
+	}
+
+	struct devmem_stack *stack = devmem_stack_open_tun(&cfg, &tun);
+	if (!stack)
+		die("devmem_stack_open_tun(%s): %s", o.ifname, strerror(errno));
+
+	int dmabuf_fd = devmem_dmabuf_alloc((enum devmem_mem)o.mem, (size_t)o.dmabuf_size, 0);
+	if (dmabuf_fd < 0)
+		die("devmem_dmabuf_alloc(%s, %" PRIu64 "): %s", devmem_mem_name(o.mem),
+		    o.dmabuf_size, strerror(errno));
+
+	unsigned *queues = calloc(o.nq, sizeof(*queues));
+	if (!queues)
+		die("out of memory");
+	for (unsigned i = 0; i < o.nq; i++)
+		queues[i] = o.first_q + i;
+	struct devmem_binding *binding = devmem_bind_rx(stack, dmabuf_fd, queues, o.nq);
+	if (!binding)
+		die("devmem_bind_rx(queues %u..%u): %s", o.first_q, o.first_q + o.nq - 1,
+		    strerror(errno));
+	free(queues);
+
+	struct shared sh = {
+		.o = &o,
+		.dmabuf_fd = dmabuf_fd,
+		.binding_id = devmem_binding_id(binding),
+	};
+	if (o.validate) {
+		sh.period = pattern_period(o.validate);
+		sh.pat = malloc(PAT_CHUNK + sh.period);
+		if (!sh.pat)
+			die("out of memory");
+		pattern_fill(sh.pat, PAT_CHUNK + sh.period, o.validate);
+		if (o.mem == DEVMEM_MEM_HOST) {
+			/* The application's own read-only view; the stack places
+			 * payload through its mapping, we only look. */
+			ssize_t len = devmem_dmabuf_size(dmabuf_fd);
+
+			if (len <= 0)
+				die("devmem_dmabuf_size: %s", len < 0 ? strerror(errno) : "empty");
+			void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, dmabuf_fd, 0);
+
+			if (m == MAP_FAILED)
+				die("mmap(dmabuf): %s", strerror(errno));
+			sh.map = m;
+			sh.map_len = (size_t)len;
+		}
+	}
+
+	int lfd = devmem_socket(stack, family, SOCK_STREAM, 0);
+	if (lfd < 0)
+		die("socket: %s", strerror(errno));
+	int one = 1;
+	if (devmem_setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		fprintf(stderr, "warning: setsockopt(SO_REUSEADDR): %s\n", strerror(errno));
+	if (devmem_bind(lfd, (struct sockaddr *)&sa, salen))
+		die("bind(%s port %u): %s", o.server, o.port, strerror(errno));
+	if (devmem_listen(lfd, (int)o.conns + 16))
+		die("listen: %s", strerror(errno));
+	printf("listening on %s port %u (ifname %s, mem %s, queues %u..%u of %u, binding %u)\n",
+	       o.server, o.port, o.ifname, devmem_mem_name(o.mem), o.first_q,
+	       o.first_q + o.nq - 1, o.queues, sh.binding_id);
+	fflush(stdout);
+
+	pthread_t prog;
+	bool prog_on = o.progress && pthread_create(&prog, NULL, progress_main, NULL) == 0;
+
+	struct conn *conns = calloc(o.conns, sizeof(*conns));
+	if (!conns)
+		die("out of memory");
+	for (unsigned i = 0; i < o.conns; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		char pbuf[INET6_ADDRSTRLEN + 16];
+		int fd;
+
+		do
+			fd = devmem_accept(lfd, (struct sockaddr *)&peer, &plen);
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0)
+			die("accept: %s", strerror(errno));
+		conns[i] = (struct conn){.sh = &sh, .idx = i, .fd = fd, .t_start_ns = now_ns()};
+		fmt_peer(&peer, pbuf, sizeof(pbuf));
+		printf("conn %u: accepted from %s\n", i, pbuf);
+		fflush(stdout);
+		if (pthread_create(&conns[i].thread, NULL, conn_main, &conns[i]))
+			die("pthread_create: %s", strerror(errno));
+	}
+
+	uint64_t bytes = 0, dfrags = 0, lfrags = 0, copied = 0, t0 = UINT64_MAX, t1 = 0;
+	bool failed = false;
+
+	for (unsigned i = 0; i < o.conns; i++) {
+		struct conn *c = &conns[i];
+
+		pthread_join(c->thread, NULL);
+		bytes += c->bytes;
+		dfrags += c->dmabuf_frags;
+		lfrags += c->linear_frags;
+		copied += c->copied;
+		failed |= c->vfailed;
+		t0 = c->t_start_ns < t0 ? c->t_start_ns : t0;
+		t1 = c->t_end_ns > t1 ? c->t_end_ns : t1;
+	}
+	if (prog_on) {
+		pthread_mutex_lock(&prog_lock);
+		prog_stop = true;
+		pthread_cond_signal(&prog_cond);
+		pthread_mutex_unlock(&prog_lock);
+		pthread_join(prog, NULL);
+	}
+	if (o.conns > 1) {
+		for (unsigned i = 0; i < o.conns; i++) {
+			struct conn *c = &conns[i];
+			char prefix[32];
+
+			snprintf(prefix, sizeof(prefix), "conn %u ", i);
+			print_summary(prefix, c->bytes, c->t_end_ns - c->t_start_ns, c->dmabuf_frags,
+				      c->linear_frags, vstate(&sh, c->vfailed));
+		}
+	}
+	print_summary("", bytes, t1 - t0, dfrags, lfrags, vstate(&sh, failed));
+	if (copied)
+		printf("copied: bytes=%" PRIu64 " (ordinary TCP data, no devmem cmsg)\n", copied);
+	fflush(stdout);
+
+	for (unsigned i = 0; i < o.conns; i++) {
+		free(conns[i].held);
+		devmem_close(conns[i].fd);
+	}
+	free(conns);
+	devmem_close(lfd);
+
+	print_stats(stack, binding, &o);
+	if (devmem_unbind(binding))
+		fprintf(stderr, "devmem_unbind: %s\n", strerror(errno));
+	if (sh.map)
+		munmap((void *)sh.map, sh.map_len);
+	devmem_dmabuf_free(dmabuf_fd);
+	devmem_stack_close(stack);
+	free(sh.pat);
+	return failed ? 1 : 0;
+}
