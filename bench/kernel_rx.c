@@ -152,6 +152,8 @@ int main(int argc, char **argv)
 
 	close(fd);
 	close(lfd);
+	free(dev);
+	free(buf);
 	printf("bytes=%llu seconds=%.3f gbps=%.2f cpu_s=%.3f\n", (unsigned long long)bytes, secs,
 	       secs > 0 ? (double)bytes * 8 / secs / 1e9 : 0.0, cpu);
 	return 0;

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kernel_sender: waiting for the peer to close: %s\n",
 			strerror(errno));
 	close(fd);
+	free(buf);
 
 	printf("bytes=%llu seconds=%.3f gbps=%.2f\n", (unsigned long long)sent, secs,
 	       secs > 0 ? (double)sent * 8 / secs / 1e9 : 0.0);

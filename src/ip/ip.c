@@ -72,19 +72,26 @@ static void tcp_rcv(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *
 	sk = sock_demux(s, &ep);
 	if (sk) {
 		bool syn = (f->th.flags & WIRE_TCP_SYN) && !(f->th.flags & WIRE_TCP_ACK);
-		if (tcp_input(&sk->conn, &seg, now) != TCP_IN_REOPEN)
+		enum tcp_input_result r = tcp_input(&sk->conn, &seg, now);
+
+		if (r == TCP_IN_RST)
+			tcp_reply_rst(s, q->idx, &ep, &f->th, f->pay_len);
+		if (r != TCP_IN_REOPEN)
 			return;
-		/* RFC 6191: a new incarnation replaces the TIME_WAIT one */
+		/* RFC 6191: a new incarnation replaces the TIME_WAIT one; the
+		 * core kept seg.data for the listener */
 		sock_unhash(sk);
-		if (!syn)
+		if (!syn) {
+			if (seg.data)
+				stack_seg_free(s, seg.data);
 			return;
-		seg.data = NULL; /* the core kept nothing; a SYN's data is dropped */
-		seg.len = 0;
+		}
 	}
 	sk = sock_listener(s, &ep);
 	if (sk && !sk->user_closed) {
 		sk->queue = q->idx;
-		tcp_input(&sk->conn, &seg, now);
+		if (tcp_input(&sk->conn, &seg, now) == TCP_IN_RST)
+			tcp_reply_rst(s, q->idx, &ep, &f->th, f->pay_len);
 		return;
 	}
 	s->st.tcp_no_socket++;
