@@ -706,9 +706,11 @@ static void print_stats(struct devmem_stack *stack, struct devmem_binding *b,
 		printf("stack: ip_in=%" PRIu64 " ip_bad=%" PRIu64 " tcp_in=%" PRIu64
 		       " tcp_bad=%" PRIu64 " tcp_ooo=%" PRIu64 " tcp_dup=%" PRIu64
 		       " tcp_rst_sent=%" PRIu64 " tcp_no_socket=%" PRIu64 " tcp_syn_drop=%" PRIu64
-		       " icmp_echo=%" PRIu64 "\n",
+		       " icmp_echo=%" PRIu64 " tcp_zero_window=%" PRIu64 " tcp_retrans=%" PRIu64
+		       " tcp_rto=%" PRIu64 "\n",
 		       ss.ip_in, ss.ip_bad, ss.tcp_in, ss.tcp_bad, ss.tcp_ooo, ss.tcp_dup,
-		       ss.tcp_rst_sent, ss.tcp_no_socket, ss.tcp_syn_drop, ss.icmp_echo);
+		       ss.tcp_rst_sent, ss.tcp_no_socket, ss.tcp_syn_drop, ss.icmp_echo,
+		       ss.tcp_zero_window, ss.tcp_retrans, ss.tcp_rto);
 	fflush(stdout);
 }
 

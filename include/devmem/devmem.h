@@ -140,7 +140,12 @@ int devmem_binding_stats(const struct devmem_binding *b,
 struct devmem_stack_stats {
 	uint64_t ip_in, ip_bad, ip_unhandled;
 	uint64_t icmp_echo, tcp_in, tcp_bad, tcp_rst_sent, tcp_no_socket;
+	/* summed over every connection the stack has had */
 	uint64_t tcp_ooo, tcp_dup, tcp_paws_drop, tcp_syn_drop;
+	uint64_t tcp_zero_window;   /* segments advertising a zero window */
+	uint64_t tcp_retrans;       /* segments retransmitted */
+	uint64_t tcp_rto;           /* retransmission timeouts */
+	uint64_t tcp_challenge_ack; /* RFC 5961 challenge ACKs */
 };
 int devmem_stack_stats(struct devmem_stack *stack, struct devmem_stack_stats *st);
 

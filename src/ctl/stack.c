@@ -284,7 +284,18 @@ int devmem_stack_stats(struct devmem_stack *s, struct devmem_stack_stats *st)
 	if (!s || !st)
 		return devmem_fail(-EINVAL);
 	pthread_mutex_lock(&s->lock);
+	struct tcp_stats t = s->tcp_gone;
+	for (struct sock *sk = s->all; sk; sk = sk->anext)
+		tcp_stats_add(&t, &sk->conn.st);
 	*st = s->st;
+	st->tcp_ooo = t.ooo_segs;
+	st->tcp_dup = t.dup_segs;
+	st->tcp_paws_drop = t.paws_drops;
+	st->tcp_syn_drop = t.syn_drops;
+	st->tcp_zero_window = t.zero_window_sent;
+	st->tcp_retrans = t.retrans_segs;
+	st->tcp_rto = t.rto_events;
+	st->tcp_challenge_ack = t.challenge_acks;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

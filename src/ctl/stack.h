@@ -64,6 +64,7 @@ struct devmem_stack {
 	uint16_t ip_id;
 	uint8_t *tx_scratch;       /* ICMP replies */
 	struct devmem_stack_stats st;
+	struct tcp_stats tcp_gone;  /* of connections already freed */
 };
 
 /* Open a stack on a link made by the caller (tests drive the other end of a

@@ -132,8 +132,10 @@ static void sock_destroy(struct sock *sk)
 	if (sk->anext)
 		sk->anext->aprev = sk->aprev;
 	sock_tokens_release(sk);
-	if (sk->conn.env)
+	if (sk->conn.env) {
+		tcp_stats_add(&s->tcp_gone, &sk->conn.st);
 		tcp_conn_destroy(&sk->conn);
+	}
 	if (sk->fd >= 0) {
 		fdtab_remove(sk->fd);
 		close(sk->fd);

@@ -261,3 +261,13 @@ struct rxseg *tcp_rcvq_pop(struct tcp_conn *c)
 	s->next = NULL;
 	return s;
 }
+
+void tcp_stats_add(struct tcp_stats *sum, const struct tcp_stats *st)
+{
+	const uint64_t *a = (const uint64_t *)st;
+	uint64_t *b = (uint64_t *)sum;
+
+	_Static_assert(sizeof(*st) % sizeof(uint64_t) == 0, "tcp_stats: counters only");
+	for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		b[i] += a[i];
+}

@@ -135,6 +135,9 @@ struct tcp_stats {
 	uint64_t rst_in, rst_out;
 };
 
+/* sum += st, counter by counter */
+void tcp_stats_add(struct tcp_stats *sum, const struct tcp_stats *st);
+
 struct tcp_conn {
 	enum tcp_state state;
 	struct tcp_ep ep;
