@@ -95,8 +95,6 @@ static struct devmem_stack *stack_start(const struct devmem_config *cfg, struct 
 		goto fail;
 	}
 	s->next_port = (uint16_t)(32768 + (s->isn_key[0] | s->isn_key[1] << 8) % 28000);
-	/* MSS from the link MTU, for the larger of the two IP headers we use */
-	s->mss = (uint16_t)(cfg->mtu - 40 - (cfg->ipv4.s_addr ? 0 : 20));
 	r = nic_init(&s->nic, link, cfg);
 	if (r < 0)
 		goto fail;

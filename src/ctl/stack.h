@@ -38,7 +38,6 @@ struct devmem_stack {
 	struct devmem_config cfg;
 	struct link *link;
 	struct nic nic;
-	uint16_t mss;              /* MSS we advertise */
 
 	/* pollers, one per RX queue */
 	pthread_t *pollers;

@@ -39,6 +39,18 @@ static long unlock_ret(struct sock *sk, long r)
 	return devmem_ret(r);
 }
 
+/*
+ * Block until the socket's state changes (stack lock held). A socket with a
+ * waiter is never freed under it: close() from another thread wakes the
+ * waiter, and the reaper leaves the socket alone until the waiter is gone.
+ */
+static void sock_wait(struct sock *sk)
+{
+	sk->waiters++;
+	pthread_cond_wait(&sk->cond, &sk->stack->lock);
+	sk->waiters--;
+}
+
 /* Wake the timer poller if c now has a deadline before its sleep ends. */
 static void sock_kick(struct sock *sk)
 {
@@ -268,7 +280,7 @@ int devmem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 			return (int)unlock_ret(sk, -EAGAIN);
 		if (sk->user_closed)
 			return (int)unlock_ret(sk, -EBADF);
-		pthread_cond_wait(&sk->cond, &sk->stack->lock);
+		sock_wait(sk);
 	}
 	child = sk->accq_head;
 	sk->accq_head = child->acc_next;
@@ -346,8 +358,10 @@ int devmem_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	sock_kick(sk);
 	if (sk->nonblock)
 		return (int)unlock_ret(sk, -EINPROGRESS);
-	while (sk->conn.state == TCP_SYN_SENT && !sk->conn.err)
-		pthread_cond_wait(&sk->cond, &sk->stack->lock);
+	while (sk->conn.state == TCP_SYN_SENT && !sk->conn.err && !sk->user_closed)
+		sock_wait(sk);
+	if (sk->user_closed)
+		return (int)unlock_ret(sk, -EBADF);
 	if (sk->conn.err) {
 		r = -sk->conn.err;
 		sk->conn.err = 0;
@@ -596,7 +610,7 @@ static int recv_wait(struct sock *sk, int flags)
 			return -EAGAIN;
 		if (sk->nonblock || (flags & MSG_DONTWAIT))
 			return -EAGAIN;
-		pthread_cond_wait(&sk->cond, &sk->stack->lock);
+		sock_wait(sk);
 		if (sk->user_closed)
 			return -EBADF;
 	}
@@ -677,7 +691,7 @@ ssize_t devmem_sendmsg(int fd, const struct msghdr *msg, int flags)
 				if (sk->nonblock || (flags & MSG_DONTWAIT))
 					return unlock_ret(sk, sent ? sent : -EAGAIN);
 				sock_kick(sk);
-				pthread_cond_wait(&sk->cond, &sk->stack->lock);
+				sock_wait(sk);
 				if (sk->user_closed)
 					return unlock_ret(sk, sent ? sent : -EBADF);
 				continue;

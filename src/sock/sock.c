@@ -148,9 +148,18 @@ static void sock_destroy(struct sock *sk)
 
 void sock_free_orphans(struct devmem_stack *s)
 {
-	while (s->reap) {
-		struct sock *sk = s->reap;
-		s->reap = sk->rnext;
+	struct sock **pp = &s->reap;
+
+	while (*pp) {
+		struct sock *sk = *pp;
+
+		if (sk->waiters) {
+			/* a thread still sleeps on it: free it on a later pass */
+			pthread_cond_broadcast(&sk->cond);
+			pp = &sk->rnext;
+			continue;
+		}
+		*pp = sk->rnext;
 		sock_destroy(sk);
 	}
 }

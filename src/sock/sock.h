@@ -40,6 +40,7 @@ struct sock {
 	struct tcp_ep ep;          /* local part valid once bound */
 	struct tcp_conn conn;
 	pthread_cond_t cond;       /* waits under the stack lock */
+	unsigned waiters;          /* threads blocked on cond */
 
 	/* listener: established children not yet accepted */
 	struct sock *accq_head, *accq_tail;
