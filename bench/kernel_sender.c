@@ -41,13 +41,15 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kernel_sender HOST PORT BYTES[K|M|G] [--pattern N]\n");
+	fprintf(stderr, "usage: kernel_sender HOST PORT BYTES[K|M|G] [--pattern N] [--cc NAME]\n"
+			"  --cc NAME  congestion control of the socket (TCP_CONGESTION)\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long pattern = 7;
+	const char *cc = NULL;
 	uint64_t bytes;
 	const char *pos[3];
 	int npos = 0;
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "kernel_sender: --pattern: '%s' must be >= 1\n", argv[i]);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--cc") && i + 1 < argc) {
+			cc = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage();
 		} else if (npos < 3) {
@@ -105,6 +109,10 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		perror("socket");
 		return 1;
+	}
+	if (cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc))) {
+		fprintf(stderr, "kernel_sender: TCP_CONGESTION %s: %s\n", cc, strerror(errno));
+		return 2;
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
 		fprintf(stderr, "kernel_sender: connect %s port %s: %s\n", pos[0], pos[1],

@@ -18,7 +18,7 @@
 # the fair comparison). The last line is rx_ratio=X, devmem Gbit/s over
 # kernel Gbit/s.
 #
-# Environment: BYTES (4G, K/M/G suffixes), RUNS (3), DEVMEM_BUILD (build/).
+# Environment: BYTES (4G, K/M/G suffixes), RUNS (3), CC (cubic), DEVMEM_BUILD (build/).
 # Needs root. Traffic stays in namespaces dmb-<pid>-*, created here and
 # deleted on exit, on 192.0.2.0/24 with no route out.
 set -euo pipefail
@@ -27,6 +27,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${DEVMEM_BUILD:-$REPO/build}
 BYTES=${BYTES:-4G}
 RUNS=${RUNS:-3}
+# The sender's congestion control, the same for both paths: CUBIC, Linux's
+# default. (This VM defaults to BBR, whose cwnd follows the minimum RTT and
+# so penalises whichever path queues more; CC=bbr measures that too.)
+CC=${CC:-cubic}
 PORT=5201
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 
@@ -118,7 +122,7 @@ run_kernel() {
 	wait_listening "$log" "$pid"
 	c0=$(busy_ticks)
 	ip netns exec "$NS_SND" timeout "$RUN_TIMEOUT" "$BUILD/kernel_sender" 192.0.2.1 "$PORT" "$BYTES" \
-		>"$TMP/ksnd.log" 2>&1 || { cat "$TMP/ksnd.log" >&2; die "kernel_sender failed"; }
+		--cc "$CC" >"$TMP/ksnd.log" 2>&1 || { cat "$TMP/ksnd.log" >&2; die "kernel_sender failed"; }
 	wait "$pid" || { cat "$log" >&2; die "kernel_rx failed"; }
 	c1=$(busy_ticks)
 	out=$(grep -m1 '^bytes=' "$log")
@@ -140,7 +144,7 @@ run_devmem() {
 	wait_listening "$log" "$pid"
 	c0=$(busy_ticks)
 	ip netns exec "$NS_DM" timeout "$RUN_TIMEOUT" "$BUILD/kernel_sender" 192.0.2.1 "$PORT" "$BYTES" \
-		>"$TMP/dsnd.log" 2>&1 || { cat "$TMP/dsnd.log" "$log" >&2; die "kernel_sender failed"; }
+		--cc "$CC" >"$TMP/dsnd.log" 2>&1 || { cat "$TMP/dsnd.log" "$log" >&2; die "kernel_sender failed"; }
 	wait "$pid" || { cat "$log" >&2; die "devmem-nc failed"; }
 	c1=$(busy_ticks)
 	s=$(grep -m1 '^summary:' "$log")
@@ -155,7 +159,7 @@ run_devmem() {
 		"$(kv "$s" dmabuf_frags) dmabuf frags, $(kv "$s" linear_frags) linear"
 }
 
-echo "single-flow receive, $BYTES per run, $RUNS runs each, $(nproc) CPUs"
+echo "single-flow receive, $BYTES per run, $RUNS runs each, $(nproc) CPUs, sender congestion control $CC"
 for ((r = 1; r <= RUNS; r++)); do
 	run_kernel "$r"
 	run_devmem "$r"

@@ -85,6 +85,10 @@ uint64_t sock_run_timers(struct devmem_stack *s, uint64_t now);
 void sock_stack_shutdown(struct devmem_stack *s);
 struct rxseg *stack_seg_alloc(struct devmem_stack *s);
 void stack_seg_free(struct devmem_stack *s, struct rxseg *seg);
+/* A reader about to block does one round of its queue's work itself (busy
+ * polling); false when another thread holds the queue. Call without the
+ * stack lock. */
+bool stack_busy_poll(struct devmem_stack *s, unsigned queue);
 /* A timer may now be due before the poller wakes: wake it. */
 void stack_kick(struct devmem_stack *s, uint64_t deadline);
 

@@ -26,6 +26,7 @@
 #define DEVMEM_NIC_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -88,6 +89,8 @@ struct nic_rxq {
 	uint32_t nretired, retired_cap;
 
 	struct devmem_queue_stats st;
+	/* a reader busy-polls this queue until then (us): the poller stands aside */
+	_Atomic uint64_t busy_until;
 };
 
 struct nic {

@@ -610,7 +610,14 @@ static int recv_wait(struct sock *sk, int flags)
 			return -EAGAIN;
 		if (sk->nonblock || (flags & MSG_DONTWAIT))
 			return -EAGAIN;
-		sock_wait(sk);
+		/* do the NIC's work here rather than wait for the poller */
+		sk->waiters++; /* keeps sk alive while the lock is dropped */
+		pthread_mutex_unlock(&sk->stack->lock);
+		bool polled = stack_busy_poll(sk->stack, sk->queue);
+		pthread_mutex_lock(&sk->stack->lock);
+		sk->waiters--;
+		if (!polled)
+			sock_wait(sk);
 		if (sk->user_closed)
 			return -EBADF;
 	}
