@@ -45,7 +45,7 @@
 
 #include "pattern.h"
 
-#define IOV_LEN (64u * 1024)       /* bounds the bytes one recvmsg returns */
+#define IOV_LEN (1024u * 1024)     /* bounds the bytes one recvmsg returns (1 MiB, as kernel_rx) */
 #define CMSG_SLOTS 1024u           /* initial control buffer, in dmabuf cmsgs */
 #define CMSG_SLOTS_MAX (64u * 1024) /* grown on ETOOSMALL up to this */
 #define PAT_CHUNK (64u * 1024)     /* validation compares this much per memcmp */
