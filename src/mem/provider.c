@@ -17,41 +17,41 @@
 
 #define HUGE_2M (2u << 20)
 
+/* memfd of d->size bytes, mapped shared; fd and map on success. */
+static int memfd_map(struct dmabuf *d, unsigned mflags)
+{
+	int fd = memfd_create("devmem-host", mflags);
+	void *map;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)d->size) < 0)
+		goto fail;
+	map = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	d->fd = fd;
+	d->map = map;
+	return 0;
+fail:;
+	int e = -errno;
+	close(fd);
+	return e;
+}
+
 static int host_alloc(struct dmabuf *d, unsigned flags)
 {
-	unsigned mflags = MFD_CLOEXEC;
-	int fd = -1;
-
 	if (flags & DEVMEM_DMABUF_HUGEPAGES) {
 		d->size = (d->size + HUGE_2M - 1) & ~(size_t)(HUGE_2M - 1);
-		fd = memfd_create("devmem-host", mflags | MFD_HUGETLB | MFD_HUGE_2MB);
-		if (fd >= 0 && ftruncate(fd, (off_t)d->size) < 0) {
-			close(fd);
-			fd = -1;
-		}
+		if (memfd_map(d, MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB) == 0)
+			return 0;
 		/* no hugetlb pages reserved here: transparent huge pages instead */
+		int r = memfd_map(d, MFD_CLOEXEC);
+		if (r == 0)
+			madvise(d->map, d->size, MADV_HUGEPAGE);
+		return r;
 	}
-	if (fd < 0) {
-		fd = memfd_create("devmem-host", mflags);
-		if (fd < 0)
-			return -errno;
-		if (ftruncate(fd, (off_t)d->size) < 0) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-	}
-	d->map = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (d->map == MAP_FAILED) {
-		int e = -errno;
-		d->map = NULL;
-		close(fd);
-		return e;
-	}
-	if (flags & DEVMEM_DMABUF_HUGEPAGES)
-		madvise(d->map, d->size, MADV_HUGEPAGE);
-	d->fd = fd;
-	return 0;
+	return memfd_map(d, MFD_CLOEXEC);
 }
 
 static void host_release(struct dmabuf *d)
