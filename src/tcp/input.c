@@ -104,6 +104,18 @@ static enum tcp_input_result listen_input(struct tcp_conn *l, struct tcp_seg *se
 
 /* ---- SYN_SENT (RFC 9293 3.10.7.3) -------------------------------------------- */
 
+
+/* The handshake's RTT sample (RFC 6298 2.2); after a retransmitted SYN with
+ * no sample, fall back to a 3 s RTO (RFC 6298 5.7). */
+static void handshake_rtt(struct tcp_conn *c, uint64_t now)
+{
+	if (c->rtt_active) {
+		tcp_rtt_sample(c, now - c->rtt_start);
+		c->rtt_active = false;
+	} else if (c->syn_retries && !c->srtt_us) {
+		c->rto_us = TCP_RTO_FALLBACK_US;
+	}
+}
 static void syn_sent_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 {
 	const struct wire_tcp *th = &seg->th;
@@ -138,12 +150,7 @@ static void syn_sent_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now
 	c->snd_wl2 = th->ack;
 	if (ack_ok) {
 		c->snd_una = th->ack;
-		if (c->rtt_active) {
-			tcp_rtt_sample(c, now - c->rtt_start);
-			c->rtt_active = false;
-		} else if (c->syn_retries && !c->srtt_us) {
-			c->rto_us = TCP_RTO_FALLBACK_US; /* RFC 6298 5.7 */
-		}
+		handshake_rtt(c, now);
 		tcp_established(c, now);
 		tcp_send_ack(c, now);
 		if (c->state == TCP_FIN_WAIT1)
@@ -467,12 +474,7 @@ static void sync_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 		c->max_snd_wnd = DEVMEM_MAX(c->max_snd_wnd, c->snd_wnd);
 		c->snd_wl1 = seq;
 		c->snd_wl2 = ack;
-		if (c->rtt_active) {
-			tcp_rtt_sample(c, now - c->rtt_start);
-			c->rtt_active = false;
-		} else if (c->syn_retries && !c->srtt_us) {
-			c->rto_us = TCP_RTO_FALLBACK_US; /* RFC 6298 5.7 */
-		}
+		handshake_rtt(c, now);
 		tcp_established(c, now);
 	} else {
 		/* RFC 5961 5.2: acceptable ACKs lie in
