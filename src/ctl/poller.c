@@ -27,12 +27,14 @@ static struct devmem_stack *stack_of(struct nic_rxq *q)
 	return (struct devmem_stack *)((char *)q->nic - offsetof(struct devmem_stack, nic));
 }
 
-/* Caller holds q->lock (not the stack lock). Returns the frames read. */
+/* Caller holds q->lock (not the stack lock). Returns the frames read.
+ * The ACKs the round produces leave after the stack lock (see nic.h). */
 static unsigned poll_once(struct devmem_stack *s, struct nic_rxq *q, bool force_timers)
 {
 	unsigned n = nic_rx_burst(q);
 
 	pthread_mutex_lock(&s->lock);
+	nic_tx_defer(q);
 	uint64_t now = devmem_now_us();
 	for (unsigned i = 0; i < n; i++) {
 		struct rx_frame *f = &q->frames[i];
@@ -45,6 +47,7 @@ static unsigned poll_once(struct devmem_stack *s, struct nic_rxq *q, bool force_
 		s->sleep_until = sock_run_timers(s, now);
 	sock_free_orphans(s);
 	pthread_mutex_unlock(&s->lock);
+	nic_tx_flush(q);
 	return n;
 }
 

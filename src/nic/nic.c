@@ -82,6 +82,33 @@ void nic_destroy(struct nic *nic)
 	nic->q = NULL;
 }
 
+/* The queue whose header-only frames this thread holds back, if any. */
+static _Thread_local struct nic_rxq *tx_held;
+
+static void txb_send(struct nic *nic, struct nic_rxq *q)
+{
+	struct nic_txbatch *b = &q->txb;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		struct iovec iov = {b->frame[i], b->len[i]};
+		int r = nic->link->ops->tx(nic->link, q->idx, &iov, 1);
+		if (r < 0)
+			DEVMEM_DBG("tx: %s", strerror(-r));
+	}
+	b->n = 0;
+}
+
+void nic_tx_defer(struct nic_rxq *q)
+{
+	tx_held = q;
+}
+
+void nic_tx_flush(struct nic_rxq *q)
+{
+	tx_held = NULL;
+	txb_send(q->nic, q);
+}
+
 int nic_xmit(struct nic *nic, unsigned q, const uint8_t *hdr, uint32_t hdr_len,
 	     uint32_t l4_off, uint16_t csum_offset, bool csum_partial, uint8_t gso_type,
 	     uint16_t gso_size, const struct iovec *pay, int npay)
@@ -101,6 +128,19 @@ int nic_xmit(struct nic *nic, unsigned q, const uint8_t *hdr, uint32_t hdr_len,
 		v.gso_type = gso_type;
 		v.gso_size = gso_size;
 		v.hdr_len = (uint16_t)hdr_len;
+	}
+	if (tx_held && tx_held->idx == q) {
+		struct nic_txbatch *b = &tx_held->txb;
+
+		if (npay == 0 && WIRE_VNET_LEN + hdr_len <= NIC_TXB_FRAME) {
+			if (b->n == NIC_TXB_MAX)
+				txb_send(nic, tx_held);
+			wire_vnet_emit(&v, b->frame[b->n]);
+			memcpy(b->frame[b->n] + WIRE_VNET_LEN, hdr, hdr_len);
+			b->len[b->n++] = (uint16_t)(WIRE_VNET_LEN + hdr_len);
+			return 0;
+		}
+		txb_send(nic, tx_held); /* keep the order of frames */
 	}
 	wire_vnet_emit(&v, vh);
 	iov[0].iov_base = vh;
