@@ -99,7 +99,8 @@ int devmem_stack_open_pair(const struct devmem_config *cfg_a,
 			   const struct devmem_pair_faults *a_to_b,
 			   const struct devmem_pair_faults *b_to_a,
 			   struct devmem_stack **a, struct devmem_stack **b);
-/* Close every socket and binding of the stack, stop its pollers, free it. */
+/* Close every socket and binding of the stack, stop its pollers, free it.
+ * No other thread may be inside a call on one of its sockets. */
 void devmem_stack_close(struct devmem_stack *stack);
 
 /* ---- bindings (netlink bind-rx) ---------------------------------------- */
@@ -110,7 +111,8 @@ struct devmem_binding *devmem_bind_rx(struct devmem_stack *stack, int dmabuf_fd,
 				      const unsigned *queues, unsigned nqueues);
 uint32_t devmem_binding_id(const struct devmem_binding *binding);
 /* Unbind: the queues go back to host memory; the dmabuf's buffers are let go
- * once every in-flight packet and token has released them. */
+ * once every in-flight packet and token has released them. A binding not
+ * unbound is released by devmem_stack_close(); its handle is dead after that. */
 int devmem_unbind(struct devmem_binding *binding);
 
 /* ---- introspection ----------------------------------------------------- */

@@ -593,6 +593,7 @@ int devmem_fcntl(int fd, int cmd, ...)
 static int recv_wait(struct sock *sk, int flags)
 {
 	struct tcp_conn *c = &sk->conn;
+	bool try_busy = true;
 
 	for (;;) {
 		if (c->rcvq_bytes)
@@ -606,20 +607,26 @@ static int recv_wait(struct sock *sk, int flags)
 			return 1; /* end of stream */
 		if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
 			return -ENOTCONN;
-		if (c->state == TCP_SYN_SENT && (sk->nonblock || (flags & MSG_DONTWAIT)))
-			return -EAGAIN;
 		if (sk->nonblock || (flags & MSG_DONTWAIT))
 			return -EAGAIN;
-		/* do the NIC's work here rather than wait for the poller */
-		sk->waiters++; /* keeps sk alive while the lock is dropped */
-		pthread_mutex_unlock(&sk->stack->lock);
-		bool polled = stack_busy_poll(sk->stack, sk->queue);
-		pthread_mutex_lock(&sk->stack->lock);
-		sk->waiters--;
-		if (!polled)
-			sock_wait(sk);
 		if (sk->user_closed)
 			return -EBADF;
+		if (try_busy) {
+			/* do the NIC's work here rather than wait for the poller */
+			sk->waiters++; /* keeps sk alive while the lock is dropped */
+			pthread_mutex_unlock(&sk->stack->lock);
+			bool polled = stack_busy_poll(sk->stack, sk->queue);
+			pthread_mutex_lock(&sk->stack->lock);
+			sk->waiters--;
+			/* another thread holds the queue: look again (it may have
+			 * delivered while we had no lock), then sleep */
+			try_busy = polled;
+			continue;
+		}
+		/* the checks above and this wait are under one hold of the lock,
+		 * so a wake-up cannot slip in between */
+		sock_wait(sk);
+		try_busy = true;
 	}
 }
 
