@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PKGS=(build-essential cmake pkg-config netcat-openbsd iputils-ping iproute2 iperf3 procps time)
+PKGS=(build-essential cmake pkg-config liburing-dev netcat-openbsd iputils-ping iproute2 iperf3 procps time)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -76,11 +76,14 @@ bool stack_busy_poll(struct devmem_stack *s, unsigned queue)
 	atomic_store(&q->busy_until, now + BUSY_POLL_US);
 	if (poll_once(s, q, false) == 0) {
 		struct pollfd p = {.fd = s->link->ops->rx_fd(s->link, q->idx), .events = POLLIN};
+		nic_tx_push(q);
 		if (poll(&p, 1, wait_ms(s, q, now, BUSY_POLL_US)) == 0 && q->idx == 0)
 			poll_once(s, q, true); /* a timer may be due */
 		else
 			poll_once(s, q, false);
 	}
+	/* held ACKs ride with the next read: the reader's next round, or the
+	 * poller's once busy_until has passed (at most BUSY_POLL_US later) */
 	pthread_mutex_unlock(&q->lock);
 	return true;
 }
@@ -101,6 +104,8 @@ void *stack_poller_main(void *arg)
 		if (watch_link) {
 			pthread_mutex_lock(&q->lock);
 			n = poll_once(s, q, force);
+			if (n < NIC_BURST)
+				nic_tx_push(q); /* about to sleep */
 			pthread_mutex_unlock(&q->lock);
 			force = false;
 			if (n == NIC_BURST)

@@ -59,6 +59,11 @@ struct link_ops {
 	/* Microseconds until a held-back frame of queue q becomes due (pair
 	 * delay), or -1 when none is held. */
 	int64_t (*rx_due_us)(struct link *l, unsigned q);
+	/* Optional. Send ntx frames (one piece each), then read one frame as
+	 * rx does, in as few system calls as the link can (TUN: one
+	 * io_uring_enter). Returns what rx returns; send errors are logged. */
+	ssize_t (*rx_tx)(struct link *l, unsigned q, const struct iovec *iov, int iovcnt,
+			 const struct iovec *tx, int ntx);
 	/* Send one frame (gather). Returns 0 or -errno (-EAGAIN: link full). */
 	int (*tx)(struct link *l, unsigned q, const struct iovec *iov, int iovcnt);
 	void (*stats)(struct link *l, struct link_stats *st);

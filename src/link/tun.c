@@ -34,6 +34,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#ifdef DEVMEM_HAVE_LIBURING
+#include <liburing.h>
+#endif
+
 #include "link/link.h"
 #include "util/util.h"
 #include "wire/wire.h"
@@ -56,11 +60,20 @@ struct tun {
 	unsigned queues;
 	/* relaxed counters: statistics only, several threads transmit */
 	atomic_uint_fast64_t rx_frames, tx_frames;
+#ifdef DEVMEM_HAVE_LIBURING
+	/* one ring per queue, used only by the thread that holds the queue
+	 * (its poller, or a busy-polling reader): no locking of its own */
+	struct io_uring *rings;
+#endif
 	int fds[];
 };
 
 /* Room for the caller's iovs plus the sentinel; more go without one. */
 #define TUN_RX_IOV 64
+/* Held frames sent with one read; a ring holds them and the read. */
+#define TUN_RING_TX 63
+
+static int tun_tx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt);
 
 static ssize_t tun_rx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt)
 {
@@ -97,6 +110,70 @@ static ssize_t tun_rx(struct link *l, unsigned q, const struct iovec *iov, int i
 		return -EMSGSIZE;
 	atomic_fetch_add_explicit(&t->rx_frames, 1, memory_order_relaxed);
 	return n;
+}
+
+/*
+ * The frames a poller's round held back (its ACKs) and its next read, in one
+ * io_uring_enter instead of one writev each and a readv. The fds are
+ * non-blocking, so every request completes inline, in order, and a read with
+ * nothing to read completes with -EAGAIN. Without io_uring: the same, one
+ * system call at a time.
+ */
+static ssize_t tun_rx_tx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt,
+			 const struct iovec *tx, int ntx)
+{
+	struct tun *t = l->priv;
+#ifdef DEVMEM_HAVE_LIBURING
+	struct io_uring *ring = t->rings ? &t->rings[q] : NULL;
+	struct iovec v[TUN_RX_IOV + 1];
+	uint8_t sentinel;
+	size_t cap = 0;
+	ssize_t rd = -EAGAIN;
+
+	if (ring && q < t->queues && iovcnt >= 0 && iovcnt <= TUN_RX_IOV && ntx <= TUN_RING_TX) {
+		for (int i = 0; i < iovcnt; i++)
+			cap += iov[i].iov_len;
+		/* the same sentinel byte as tun_rx: it tells a cut frame */
+		memcpy(v, iov, (size_t)iovcnt * sizeof(*iov));
+		v[iovcnt].iov_base = &sentinel;
+		v[iovcnt].iov_len = 1;
+		for (int i = 0; i < ntx; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+			io_uring_prep_writev(sqe, t->fds[q], &tx[i], 1, 0);
+			sqe->user_data = 0;
+		}
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		io_uring_prep_readv(sqe, t->fds[q], v, (unsigned)iovcnt + 1, 0);
+		sqe->user_data = 1;
+		int r;
+		do
+			r = io_uring_submit_and_wait(ring, (unsigned)ntx + 1);
+		while (r == -EINTR);
+		if (r < 0)
+			return r;
+		for (int done = 0; done < ntx + 1; done++) {
+			struct io_uring_cqe *cqe;
+
+			if (io_uring_wait_cqe(ring, &cqe) < 0)
+				break;
+			if (cqe->user_data == 1)
+				rd = cqe->res;
+			else if (cqe->res < 0)
+				DEVMEM_DBG("tun tx: %s", strerror(-cqe->res));
+			io_uring_cqe_seen(ring, cqe);
+		}
+		atomic_fetch_add_explicit(&t->tx_frames, (unsigned)ntx, memory_order_relaxed);
+		if (rd < 0)
+			return rd;
+		if ((size_t)rd > cap)
+			return -EMSGSIZE;
+		atomic_fetch_add_explicit(&t->rx_frames, 1, memory_order_relaxed);
+		return rd;
+	}
+#endif
+	for (int i = 0; i < ntx; i++)
+		tun_tx(l, q, &tx[i], 1);
+	return tun_rx(l, q, iov, iovcnt);
 }
 
 static int tun_rx_fd(struct link *l, unsigned q)
@@ -140,6 +217,14 @@ static void tun_stats(struct link *l, struct link_stats *st)
 
 static void tun_close_all(struct tun *t)
 {
+#ifdef DEVMEM_HAVE_LIBURING
+	if (t->rings) {
+		for (unsigned i = 0; i < t->queues; i++)
+			io_uring_queue_exit(&t->rings[i]);
+		free(t->rings);
+		t->rings = NULL;
+	}
+#endif
 	for (unsigned i = 0; i < t->queues; i++)
 		if (t->fds[i] >= 0)
 			close(t->fds[i]);
@@ -156,6 +241,7 @@ static void tun_destroy(struct link *l)
 }
 
 static const struct link_ops tun_ops = {
+	.rx_tx = tun_rx_tx,
 	.rx = tun_rx,
 	.rx_fd = tun_rx_fd,
 	.rx_due_us = tun_rx_due_us,
@@ -385,6 +471,18 @@ struct link *link_tun_open(const struct devmem_tun_opts *opts, unsigned queues, 
 	r = tun_configure(opts, mtu);
 	if (r < 0)
 		goto fail;
+#ifdef DEVMEM_HAVE_LIBURING
+	t->rings = calloc(queues, sizeof(*t->rings));
+	for (unsigned i = 0; t->rings && i < queues; i++) {
+		if (io_uring_queue_init(TUN_RING_TX + 1, &t->rings[i], 0) < 0) {
+			/* io_uring disabled here: plain system calls instead */
+			while (i--)
+				io_uring_queue_exit(&t->rings[i]);
+			free(t->rings);
+			t->rings = NULL;
+		}
+	}
+#endif
 	l->ops = &tun_ops;
 	l->priv = t;
 	l->caps = (struct link_caps){.queues = queues, .mtu = mtu, .max_frame = TUN_MAX_FRAME,

@@ -106,6 +106,12 @@ void nic_tx_defer(struct nic_rxq *q)
 void nic_tx_flush(struct nic_rxq *q)
 {
 	tx_held = NULL;
+	if (!q->nic->link->ops->rx_tx)
+		txb_send(q->nic, q);
+}
+
+void nic_tx_push(struct nic_rxq *q)
+{
 	txb_send(q->nic, q);
 }
 

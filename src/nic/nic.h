@@ -66,10 +66,11 @@ struct nic;
 
 /*
  * Header-only frames (ACKs, mostly) that a poller's round emits under the
- * stack lock are held here and written when the round has let the lock go:
- * on TUN such a write also runs the peer's ACK processing and its next
- * transmissions, which then hold up no reader. Measured: +6% receive
- * throughput with a CUBIC sender, +1% with BBR (docs/benchmarks.md).
+ * stack lock are held here. They leave after the round has let the lock go
+ * (on TUN such a write also runs the peer's ACK processing and its next
+ * transmissions, which then hold up no reader), and where the link can,
+ * together with the next read in one system call (link_ops.rx_tx). Before
+ * its thread sleeps, the queue pushes them out (nic_tx_push).
  */
 #define NIC_TXB_MAX 32
 #define NIC_TXB_FRAME (WIRE_VNET_LEN + 60 + 60)
@@ -152,7 +153,11 @@ int nic_xmit(struct nic *nic, unsigned q, const uint8_t *hdr, uint32_t hdr_len,
 /* From now on (this thread), nic_xmit holds header-only frames of queue q in
  * q->txb; a frame with payload sends what is held first, keeping the order. */
 void nic_tx_defer(struct nic_rxq *q);
-/* Stop holding and send what was held (no stack lock needed). */
+/* Stop holding. What was held leaves now, or with the queue's next read
+ * when the link has rx_tx (no stack lock needed; the queue lock held). */
 void nic_tx_flush(struct nic_rxq *q);
+/* Send whatever is still held, now: before the queue's thread sleeps or
+ * lets go of the queue (queue lock held). */
+void nic_tx_push(struct nic_rxq *q);
 
 #endif /* DEVMEM_NIC_H */

@@ -209,6 +209,27 @@ static bool rx_csum_ok(const struct nic_rxq *q, const struct rx_frame *f)
 	return q->nic->link->caps.rx_csum_trusted;
 }
 
+/* Read one frame; frames the queue holds back (ACKs) go out first, in the
+ * same system call where the link can. */
+static ssize_t link_read(struct nic_rxq *q, const struct iovec *iov, int iovcnt)
+{
+	struct link *l = q->nic->link;
+	struct nic_txbatch *b = &q->txb;
+
+	if (b->n && l->ops->rx_tx) {
+		struct iovec tx[NIC_TXB_MAX];
+		int n = (int)b->n;
+
+		for (int i = 0; i < n; i++) {
+			tx[i].iov_base = b->frame[i];
+			tx[i].iov_len = b->len[i];
+		}
+		b->n = 0;
+		return l->ops->rx_tx(l, q->idx, iov, iovcnt, tx, n);
+	}
+	return l->ops->rx(l, q->idx, iov, iovcnt);
+}
+
 /* Read one frame with the payload placed straight into posted buffers. */
 static int rx_direct(struct nic_rxq *q, struct rx_frame *f, uint8_t *slot)
 {
@@ -225,7 +246,7 @@ static int rx_direct(struct nic_rxq *q, struct rx_frame *f, uint8_t *slot)
 		iov[i + 1].iov_base = pool_buf_ptr(q->post_pool, d[i].idx) + d[i].off;
 		iov[i + 1].iov_len = d[i].len;
 	}
-	r = nic->link->ops->rx(nic->link, q->idx, iov, (int)n + 1);
+	r = link_read(q, iov, (int)n + 1);
 	if (r < 0)
 		return (int)r;
 	if (r < WIRE_VNET_LEN || wire_vnet_parse(slot, (size_t)r, &f->vnet) < 0)
@@ -288,7 +309,7 @@ static int rx_bounce(struct nic_rxq *q, struct rx_frame *f, uint8_t *slot)
 	struct nic *nic = q->nic;
 	struct iovec iov = {slot, q->slot_size};
 	struct dest d[PBUF_MAX_FRAGS];
-	ssize_t r = nic->link->ops->rx(nic->link, q->idx, &iov, 1);
+	ssize_t r = link_read(q, &iov, 1);
 
 	if (r < 0)
 		return (int)r;
