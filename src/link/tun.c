@@ -122,8 +122,8 @@ static ssize_t tun_rx(struct link *l, unsigned q, const struct iovec *iov, int i
 static ssize_t tun_rx_tx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt,
 			 const struct iovec *tx, int ntx)
 {
-	struct tun *t = l->priv;
 #ifdef DEVMEM_HAVE_LIBURING
+	struct tun *t = l->priv;
 	struct io_uring *ring = t->rings ? &t->rings[q] : NULL;
 	struct iovec v[TUN_RX_IOV + 1];
 	uint8_t sentinel;
