@@ -75,31 +75,41 @@ struct tun {
 
 static int tun_tx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt);
 
+/*
+ * tun_put_user() copies what fits and (6.x) returns the bytes copied, so a
+ * frame cut to our buffers reads exactly like one that filled them. One
+ * byte past the caller's buffers tells the two apart: if the kernel wrote
+ * it, the frame was longer, and the rest is gone. Copies iov into v with
+ * that byte appended (when there is room); returns the caller's capacity.
+ */
+static size_t add_sentinel(struct iovec *v, const struct iovec **iov, int *iovcnt,
+			   uint8_t *sentinel)
+{
+	size_t cap = 0;
+
+	for (int i = 0; i < *iovcnt; i++)
+		cap += (*iov)[i].iov_len;
+	if (*iovcnt <= TUN_RX_IOV) {
+		memcpy(v, *iov, (size_t)*iovcnt * sizeof(**iov));
+		v[*iovcnt].iov_base = sentinel;
+		v[*iovcnt].iov_len = 1;
+		*iov = v;
+		(*iovcnt)++;
+	}
+	return cap;
+}
+
 static ssize_t tun_rx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt)
 {
 	struct tun *t = l->priv;
 	struct iovec v[TUN_RX_IOV + 1];
 	uint8_t sentinel;
-	size_t cap = 0;
+	size_t cap;
 	ssize_t n;
 
 	if (q >= t->queues || iovcnt < 0)
 		return -EINVAL;
-	for (int i = 0; i < iovcnt; i++)
-		cap += iov[i].iov_len;
-	/*
-	 * tun_put_user() copies what fits and (6.x) returns the bytes copied,
-	 * so a frame cut to our buffers reads exactly like one that filled
-	 * them. One byte past the caller's buffers tells the two apart: if
-	 * the kernel wrote it, the frame was longer, and the rest is gone.
-	 */
-	if (iovcnt <= TUN_RX_IOV) {
-		memcpy(v, iov, (size_t)iovcnt * sizeof(*iov));
-		v[iovcnt].iov_base = &sentinel;
-		v[iovcnt].iov_len = 1;
-		iov = v;
-		iovcnt++;
-	}
+	cap = add_sentinel(v, &iov, &iovcnt, &sentinel);
 	do
 		n = readv(t->fds[q], iov, iovcnt);
 	while (n < 0 && errno == EINTR);
@@ -127,23 +137,18 @@ static ssize_t tun_rx_tx(struct link *l, unsigned q, const struct iovec *iov, in
 	struct io_uring *ring = t->rings ? &t->rings[q] : NULL;
 	struct iovec v[TUN_RX_IOV + 1];
 	uint8_t sentinel;
-	size_t cap = 0;
+	size_t cap;
 	ssize_t rd = -EAGAIN;
 
 	if (ring && q < t->queues && iovcnt >= 0 && iovcnt <= TUN_RX_IOV && ntx <= TUN_RING_TX) {
-		for (int i = 0; i < iovcnt; i++)
-			cap += iov[i].iov_len;
-		/* the same sentinel byte as tun_rx: it tells a cut frame */
-		memcpy(v, iov, (size_t)iovcnt * sizeof(*iov));
-		v[iovcnt].iov_base = &sentinel;
-		v[iovcnt].iov_len = 1;
+		cap = add_sentinel(v, &iov, &iovcnt, &sentinel);
 		for (int i = 0; i < ntx; i++) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 			io_uring_prep_writev(sqe, t->fds[q], &tx[i], 1, 0);
 			sqe->user_data = 0;
 		}
 		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-		io_uring_prep_readv(sqe, t->fds[q], v, (unsigned)iovcnt + 1, 0);
+		io_uring_prep_readv(sqe, t->fds[q], iov, (unsigned)iovcnt, 0);
 		sqe->user_data = 1;
 		int r;
 		do
