@@ -62,8 +62,8 @@ static int wait_ms(struct devmem_stack *s, struct nic_rxq *q, uint64_t now, uint
 		wait = DEVMEM_MIN(wait, deadline > now ? deadline - now : 0);
 	if (due >= 0)
 		wait = DEVMEM_MIN(wait, (uint64_t)due);
-	/* round up so that the timer is due when we wake */
-	return (int)((wait + 999) / 1000);
+	/* round up so that the timer is due when we wake; at most a second */
+	return (int)DEVMEM_MIN((wait + 999) / 1000, 1000);
 }
 
 bool stack_busy_poll(struct devmem_stack *s, unsigned queue)
@@ -117,8 +117,8 @@ void *stack_poller_main(void *arg)
 			{.fd = s->link->ops->rx_fd(s->link, q->idx), .events = POLLIN},
 		};
 		now = devmem_now_us();
-		int r = poll(pfd, watch_link ? 2 : 1,
-			     wait_ms(s, q, now, watch_link ? 1000000 : busy - now));
+		uint64_t cap = watch_link ? 1000000 : busy > now ? busy - now : 0;
+		int r = poll(pfd, watch_link ? 2 : 1, wait_ms(s, q, now, cap));
 		if (r < 0 && errno != EINTR) {
 			DEVMEM_DBG("poller %u: poll: %s", q->idx, strerror(errno));
 			break;
