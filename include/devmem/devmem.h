@@ -16,6 +16,7 @@
 #define DEVMEM_DEVMEM_H
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -110,6 +111,17 @@ void devmem_stack_close(struct devmem_stack *stack);
 struct devmem_binding *devmem_bind_rx(struct devmem_stack *stack, int dmabuf_fd,
 				      const unsigned *queues, unsigned nqueues);
 uint32_t devmem_binding_id(const struct devmem_binding *binding);
+/*
+ * Bind a dmabuf for transmit (netlink bind-tx). Its id goes in the
+ * SOL_SOCKET/SCM_DEVMEM_DMABUF cmsg (one __u32) of a sendmsg(MSG_ZEROCOPY) on
+ * a socket with SO_ZEROCOPY; each iov_base is then an offset into the dmabuf
+ * and iov_len a length. The range may be reused only once its completion was
+ * read from the error queue: reusing it earlier is the application's bug (the
+ * peer may receive the new bytes), never a crash. devmem_unbind() releases
+ * it; sends still queued keep the memory alive until they complete.
+ * EBADF: not a dmabuf.
+ */
+struct devmem_binding *devmem_bind_tx(struct devmem_stack *stack, int dmabuf_fd);
 /* Unbind: the queues go back to host memory; the dmabuf's buffers are let go
  * once every in-flight packet and token has released them. A binding not
  * unbound is released by devmem_stack_close(); its handle is dead after that. */
@@ -132,9 +144,12 @@ int devmem_queue_stats(struct devmem_stack *stack, unsigned queue,
 		       struct devmem_queue_stats *st);
 
 struct devmem_binding_stats {
-	uint32_t bufs;        /* buffers carved from the dmabuf */
-	uint32_t bufs_free;   /* back in the pool */
+	uint32_t bufs;        /* RX: buffers carved from the dmabuf */
+	uint32_t bufs_free;   /* RX: back in the pool */
 	uint32_t buf_size;
+	uint32_t is_tx;       /* a TX binding */
+	uint64_t tx_bytes;    /* TX: payload bytes sent from it (retransmissions too) */
+	uint64_t tx_pending;  /* TX: bytes queued in sockets, not yet acknowledged */
 };
 int devmem_binding_stats(const struct devmem_binding *b,
 			 struct devmem_binding_stats *st);
@@ -148,6 +163,15 @@ struct devmem_stack_stats {
 	uint64_t tcp_retrans;       /* segments retransmitted */
 	uint64_t tcp_rto;           /* retransmission timeouts */
 	uint64_t tcp_challenge_ack; /* RFC 5961 challenge ACKs */
+	/* transmit payload, summed over connections */
+	uint64_t tx_bytes;          /* payload bytes sent (retransmissions too) */
+	uint64_t tx_dev_bytes;      /* of which gathered from device memory */
+	uint64_t tx_copied_bytes;   /* bytes send() copied from the caller into a send buffer */
+	uint64_t tx_zc_host_bytes;  /* MSG_ZEROCOPY bytes sent from caller memory */
+	uint64_t tcp_retrans_bytes; /* payload bytes retransmitted */
+	uint64_t tcp_retrans_dev_bytes; /* of which from device memory */
+	uint64_t zc_completions;    /* zero-copy send calls completed */
+	uint64_t tx_dma_errors;     /* segments lost: device memory unreadable */
 };
 int devmem_stack_stats(struct devmem_stack *stack, struct devmem_stack_stats *st);
 
@@ -174,6 +198,19 @@ ssize_t devmem_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 /* Is fd a devmem socket? */
 int devmem_is_socket(int fd);
+
+/*
+ * poll(2) over devmem sockets and ordinary fds together. For a devmem socket
+ * revents is exact, as the kernel reports a TCP socket: POLLIN (data, EOF,
+ * a connection to accept), POLLOUT (send buffer space), POLLERR (error
+ * queue holds zero-copy completions, or a pending error), POLLHUP, POLLRDHUP.
+ * The socket's own descriptor is an eventfd: poll(2)/epoll(7) report it
+ * readable (POLLIN) while any of POLLIN, POLLERR or POLLHUP is pending, and
+ * also once send space opens after a send found the buffer full (EAGAIN or a
+ * blocking wait). An event loop may wait on it and then ask devmem_poll()
+ * with a zero timeout which event it was. (An eventfd always says POLLOUT.)
+ */
+int devmem_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -5,10 +5,16 @@
  * or header split off is EINVAL, a queue already bound is EEXIST. Unbinding
  * gives the queues back their host pools; the dmabuf's buffers are freed once
  * every in-flight packet and token has let go (the pool frees itself).
+ *
+ * bind-tx: a dmabuf that zero-copy sends name by the binding's id. Sockets
+ * hold its bytes until the peer acknowledges them, so an unbound TX binding
+ * lives on (invisible to new sends) until nothing is pending.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl/stack.h"
 #include "util/util.h"
@@ -95,6 +101,62 @@ struct devmem_binding *devmem_bind_rx(struct devmem_stack *s, int dmabuf_fd,
 	return b;
 }
 
+struct devmem_binding *devmem_bind_tx(struct devmem_stack *s, int dmabuf_fd)
+{
+	struct devmem_binding *b;
+	struct dmabuf *d;
+
+	if (!s)
+		return devmem_fail_ptr(-EINVAL);
+	d = dmabuf_lookup_get(dmabuf_fd);
+	if (!d)
+		return devmem_fail_ptr(-EBADF);
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		dmabuf_put(d);
+		return devmem_fail_ptr(-ENOMEM);
+	}
+	b->stack = s;
+	b->id = atomic_fetch_add(&next_binding_id, 1);
+	b->tx = true;
+	b->dmabuf = d;
+	pthread_mutex_lock(&s->lock);
+	b->next = s->bindings;
+	s->bindings = b;
+	pthread_mutex_unlock(&s->lock);
+	DEVMEM_DBG("bound dmabuf %d for TX as id %u", dmabuf_fd, b->id);
+	return b;
+}
+
+struct devmem_binding *binding_tx_lookup(struct devmem_stack *s, uint32_t id)
+{
+	for (struct devmem_binding *b = s->bindings; b; b = b->next)
+		if (b->id == id)
+			return b->tx ? b : NULL;
+	return NULL;
+}
+
+bool binding_exists(struct devmem_stack *s, uint32_t id)
+{
+	for (struct devmem_binding *b = s->bindings; b; b = b->next)
+		if (b->id == id)
+			return true;
+	return false;
+}
+
+static void binding_tx_free(struct devmem_binding *b)
+{
+	dmabuf_put(b->dmabuf);
+	free(b);
+}
+
+void binding_tx_release(struct devmem_binding *b, uint64_t bytes)
+{
+	b->tx_pending -= bytes;
+	if (b->unbound && b->tx_pending == 0)
+		binding_tx_free(b);
+}
+
 uint32_t devmem_binding_id(const struct devmem_binding *b)
 {
 	return b ? b->id : 0;
@@ -113,7 +175,20 @@ static void binding_detach(struct devmem_binding *b)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = b->next;
-	pool_release(b->pool);
+	if (b->pool)
+		pool_release(b->pool);
+}
+
+/* Unbind a TX binding: new sends cannot name it; freed once nothing is
+ * pending. Returns true when freed now. Stack lock held. */
+static bool binding_tx_unbind(struct devmem_binding *b)
+{
+	binding_detach(b);
+	b->unbound = true;
+	if (b->tx_pending)
+		return false;
+	binding_tx_free(b);
+	return true;
 }
 
 int devmem_unbind(struct devmem_binding *b)
@@ -123,6 +198,12 @@ int devmem_unbind(struct devmem_binding *b)
 	if (!b)
 		return devmem_fail(-EINVAL);
 	s = b->stack;
+	if (b->tx) {
+		pthread_mutex_lock(&s->lock);
+		binding_tx_unbind(b);
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	lock_queues(s, b->queues, b->nqueues, true);
 	binding_detach(b);
 	lock_queues(s, b->queues, b->nqueues, false);
@@ -138,6 +219,14 @@ void devmem_binding_release_all(struct devmem_stack *s)
 		struct devmem_binding *b = s->bindings;
 
 		pthread_mutex_lock(&s->lock);
+		if (b->tx) {
+			/* sockets are gone, so nothing is pending any more */
+			if (!binding_tx_unbind(b))
+				DEVMEM_DBG("TX binding %u: %" PRIu64 " bytes still pending at close",
+					   b->id, b->tx_pending);
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
 		binding_detach(b);
 		pthread_mutex_unlock(&s->lock);
 		free(b->queues);
@@ -152,6 +241,15 @@ int devmem_binding_stats(const struct devmem_binding *b, struct devmem_binding_s
 	if (!b || !st)
 		return devmem_fail(-EINVAL);
 	s = b->stack;
+	memset(st, 0, sizeof(*st));
+	if (b->tx) {
+		pthread_mutex_lock(&s->lock);
+		st->is_tx = 1;
+		st->tx_bytes = b->tx_bytes;
+		st->tx_pending = b->tx_pending;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	/* the queue locks keep the posted buffers still while we count them */
 	lock_queues(s, b->queues, b->nqueues, true);
 	st->bufs = b->pool->nbufs;

@@ -58,6 +58,7 @@ static void stack_free(struct devmem_stack *s)
 	free(s->pollers);
 	free(s->hash);
 	free(s->tx_scratch);
+	free(s->tx_bounce);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -81,10 +82,11 @@ static struct devmem_stack *stack_start(const struct devmem_config *cfg, struct 
 	s->hash_size = 1024;
 	s->hash = calloc(s->hash_size, sizeof(*s->hash));
 	s->tx_scratch = malloc(65536 + 128);
+	s->tx_bounce = malloc(STACK_TX_BOUNCE);
 	s->npollers = cfg->rx_queues;
 	s->pollers = calloc(s->npollers, sizeof(*s->pollers));
 	s->wake_fds = malloc(s->npollers * sizeof(*s->wake_fds));
-	if (!s->hash || !s->tx_scratch || !s->pollers || !s->wake_fds) {
+	if (!s->hash || !s->tx_scratch || !s->tx_bounce || !s->pollers || !s->wake_fds) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -294,6 +296,13 @@ int devmem_stack_stats(struct devmem_stack *s, struct devmem_stack_stats *st)
 	st->tcp_retrans = t.retrans_segs;
 	st->tcp_rto = t.rto_events;
 	st->tcp_challenge_ack = t.challenge_acks;
+	st->tx_bytes = t.bytes_out;
+	st->tx_dev_bytes = t.dev_bytes_out;
+	st->tx_copied_bytes = t.copied_bytes;
+	st->tx_zc_host_bytes = t.zc_host_bytes;
+	st->tcp_retrans_bytes = t.retrans_bytes;
+	st->tcp_retrans_dev_bytes = t.retrans_dev_bytes;
+	st->zc_completions = t.zc_completions;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

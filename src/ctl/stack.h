@@ -24,14 +24,28 @@
 
 struct sock;
 
+#define STACK_TX_BOUNCE (65536u + 4096u)
+
 struct devmem_binding {
 	struct devmem_stack *stack;
 	uint32_t id;
-	struct pool *pool;
-	unsigned *queues;
+	struct pool *pool;         /* RX */
+	unsigned *queues;          /* RX */
 	unsigned nqueues;
+	bool tx;
+	bool unbound;              /* TX: handle gone; freed when nothing is pending */
+	struct dmabuf *dmabuf;     /* TX: a reference */
+	uint64_t tx_bytes;         /* TX: payload sent from it */
+	uint64_t tx_pending;       /* TX: bytes queued in sockets */
 	struct devmem_binding *next;
 };
+
+/* TX binding with this id on s, or NULL (stack lock held). */
+struct devmem_binding *binding_tx_lookup(struct devmem_stack *s, uint32_t id);
+/* A binding with this id exists (RX or TX). */
+bool binding_exists(struct devmem_stack *s, uint32_t id);
+/* Sockets let go of bytes of a TX binding (stack lock held). */
+void binding_tx_release(struct devmem_binding *b, uint64_t bytes);
 
 struct devmem_stack {
 	pthread_mutex_t lock;
@@ -62,6 +76,8 @@ struct devmem_stack {
 	uint8_t isn_key[16];
 	uint16_t ip_id;
 	uint8_t *tx_scratch;       /* ICMP replies */
+	uint8_t *tx_bounce;        /* payload of a segment from device memory the
+				      stack cannot address (the DMA step's copy) */
 	struct devmem_stack_stats st;
 	struct tcp_stats tcp_gone;  /* of connections already freed */
 };

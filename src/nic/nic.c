@@ -119,11 +119,11 @@ int nic_xmit(struct nic *nic, unsigned q, const uint8_t *hdr, uint32_t hdr_len,
 	     uint32_t l4_off, uint16_t csum_offset, bool csum_partial, uint8_t gso_type,
 	     uint16_t gso_size, const struct iovec *pay, int npay)
 {
-	struct iovec iov[8];
+	struct iovec iov[2 + NIC_TX_PIECES];
 	uint8_t vh[WIRE_VNET_LEN];
 	struct wire_vnet v = {0};
 
-	if (npay > 6)
+	if (npay > NIC_TX_PIECES)
 		return -EINVAL;
 	if (csum_partial) {
 		v.flags = WIRE_VNET_F_NEEDS_CSUM;

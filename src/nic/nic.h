@@ -146,6 +146,8 @@ void nic_rxq_fini(struct nic_rxq *q);
  * and the link finishes it (NEEDS_CSUM from csum_start = l4_off); gso_size > 0
  * asks for segmentation of the payload into gso_size pieces.
  */
+/* Most payload pieces of one frame (the TCP core's TCP_TXP_MAX). */
+#define NIC_TX_PIECES 16
 int nic_xmit(struct nic *nic, unsigned q, const uint8_t *hdr, uint32_t hdr_len,
 	     uint32_t l4_off, uint16_t csum_offset, bool csum_partial, uint8_t gso_type,
 	     uint16_t gso_size, const struct iovec *pay, int npay);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sock/sock.h"
@@ -39,22 +40,9 @@ static long unlock_ret(struct sock *sk, long r)
 	return devmem_ret(r);
 }
 
-/*
- * Block until the socket's state changes (stack lock held). A socket with a
- * waiter is never freed under it: close() from another thread wakes the
- * waiter, and the reaper leaves the socket alone until the waiter is gone.
- */
-static void sock_wait(struct sock *sk)
-{
-	sk->waiters++;
-	pthread_cond_wait(&sk->cond, &sk->stack->lock);
-	sk->waiters--;
-}
-
-/* Wake the timer poller if c now has a deadline before its sleep ends. */
 static void sock_kick(struct sock *sk)
 {
-	stack_kick(sk->stack, tcp_next_deadline(&sk->conn));
+	sock_kick_timers(sk);
 }
 
 int devmem_is_socket(int fd)
@@ -252,7 +240,6 @@ int devmem_listen(int fd, int backlog)
 	if ((unsigned)backlog > sk->stack->cfg.syn_backlog)
 		backlog = (int)sk->stack->cfg.syn_backlog;
 	sock_fill_cfg(sk, &cfg);
-	cfg.nodelay = sk->conn.cfg.nodelay;
 	tcp_conn_init(&sk->conn, &sk->ep, &cfg, &sock_tcp_env, sk);
 	r = tcp_listen(&sk->conn, (unsigned)backlog);
 	if (r < 0)
@@ -347,7 +334,6 @@ int devmem_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (sock_demux(sk->stack, &sk->ep))
 		return (int)unlock_ret(sk, -EADDRNOTAVAIL);
 	sock_fill_cfg(sk, &cfg);
-	cfg.nodelay = sk->conn.cfg.nodelay;
 	tcp_conn_init(&sk->conn, &sk->ep, &cfg, &sock_tcp_env, sk);
 	sock_hash(sk);
 	r = tcp_connect(&sk->conn, devmem_now_us());
@@ -391,6 +377,40 @@ int devmem_shutdown(int fd, int how)
 	return (int)unlock_ret(sk, 0);
 }
 
+/*
+ * SO_LINGER with a timeout: close() waits until the peer acknowledged our FIN
+ * (everything sent), or the time runs out; the connection goes on as an
+ * orphan either way (sk_stream_wait_close).
+ */
+static void linger_wait(struct sock *sk)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += sk->linger_s;
+	sk->waiters++;
+	for (;;) {
+		enum tcp_state st = sk->conn.state;
+		if (st != TCP_FIN_WAIT1 && st != TCP_CLOSING && st != TCP_LAST_ACK)
+			break;
+		/* state changes do not all raise an event: look every 10 ms */
+		struct timespec now, t;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec))
+			break;
+		t = now;
+		t.tv_nsec += 10 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		if (t.tv_sec > dl.tv_sec || (t.tv_sec == dl.tv_sec && t.tv_nsec > dl.tv_nsec))
+			t = dl;
+		pthread_cond_timedwait(&sk->cond, &sk->stack->lock, &t);
+	}
+	sk->waiters--;
+}
+
 int devmem_close(int fd)
 {
 	struct sock *sk = sock_lock(fd);
@@ -420,12 +440,16 @@ int devmem_close(int fd)
 		sk->accq_len = 0;
 		sk->conn.state = TCP_CLOSED;
 	} else if (sk->conn.state != TCP_CLOSED) {
-		/* unread data at close: abort, as Linux does (RFC 2525 2.17) */
-		if (sk->conn.rcvq_bytes)
+		/* unread data at close, or SO_LINGER with a zero timeout: abort,
+		 * as Linux does (RFC 2525 2.17; RFC 9293 3.10.5 ABORT) */
+		if (sk->conn.rcvq_bytes || (sk->linger && sk->linger_s == 0)) {
 			tcp_abort(&sk->conn, now);
-		else
+		} else {
 			tcp_shutdown(&sk->conn, now);
-		sock_kick(sk);
+			sock_kick(sk);
+			if (sk->linger)
+				linger_wait(sk);
+		}
 	}
 	/* orphans already closed (this one, aborted children) go now */
 	for (struct sock *o = s->all; o; o = o->anext)
@@ -481,6 +505,34 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		return -1;
 	if (level == SOL_SOCKET && name == SO_DEVMEM_DONTNEED)
 		return (int)unlock_ret(sk, sock_dontneed(sk, val, len, devmem_now_us()));
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		struct linger l;
+		if (!val)
+			return (int)unlock_ret(sk, -EFAULT);
+		if (len < sizeof(l))
+			return (int)unlock_ret(sk, -EINVAL);
+		memcpy(&l, val, sizeof(l));
+		sk->linger = l.l_onoff != 0;
+		sk->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
+		return (int)unlock_ret(sk, 0);
+	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		char nm[16] = {0};
+		if (!val)
+			return (int)unlock_ret(sk, -EFAULT);
+		memcpy(nm, val, DEVMEM_MIN((size_t)len, sizeof(nm) - 1));
+		int cc = tcp_cc_parse(nm);
+		if (cc < 0)
+			return (int)unlock_ret(sk, -ENOENT); /* as Linux for an unknown name */
+		sk->cc = (uint8_t)cc;
+		if (sk->conn.cfg.cc != cc) {
+			/* a new algorithm starts from its fresh state (as
+			 * tcp_reinit_congestion_control) */
+			sk->conn.cfg.cc = (uint8_t)cc;
+			memset(&sk->conn.cc, 0, sizeof(sk->conn.cc));
+		}
+		return (int)unlock_ret(sk, 0);
+	}
 	if ((r = opt_int(val, len, &v)) < 0)
 		return (int)unlock_ret(sk, r);
 	if (level == SOL_SOCKET) {
@@ -506,6 +558,11 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			return (int)unlock_ret(sk, 0);
 		case SO_KEEPALIVE:
 			return (int)unlock_ret(sk, 0); /* accepted, not implemented */
+		case SO_ZEROCOPY:
+			if (v != 0 && v != 1)
+				return (int)unlock_ret(sk, -EINVAL);
+			sk->zerocopy = v != 0;
+			return (int)unlock_ret(sk, 0);
 		}
 	} else if (level == IPPROTO_TCP) {
 		switch (name) {
@@ -513,6 +570,13 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			sk->conn.cfg.nodelay = v != 0;
 			if (v && sk->conn.state != TCP_CLOSED)
 				tcp_output(&sk->conn, devmem_now_us());
+			return (int)unlock_ret(sk, 0);
+		case TCP_CORK:
+			sk->conn.cfg.cork = v != 0;
+			/* uncorking pushes what was held (tcp_push_pending_frames) */
+			if (!v && sk->conn.state != TCP_CLOSED && !sk->listening)
+				tcp_output(&sk->conn, devmem_now_us());
+			sock_kick(sk);
 			return (int)unlock_ret(sk, 0);
 		}
 	}
@@ -555,11 +619,46 @@ int devmem_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			sk->conn.err = 0;
 			return (int)unlock_ret(sk, put_int(val, len, e));
 		}
+		case SO_ZEROCOPY:
+			return (int)unlock_ret(sk, put_int(val, len, sk->zerocopy));
+		case SO_LINGER: {
+			struct linger l = {sk->linger, sk->linger_s};
+			if (!val || !len)
+				return (int)unlock_ret(sk, -EFAULT);
+			if (*len < sizeof(l))
+				return (int)unlock_ret(sk, -EINVAL);
+			memcpy(val, &l, sizeof(l));
+			*len = sizeof(l);
+			return (int)unlock_ret(sk, 0);
+		}
 		}
 	} else if (level == IPPROTO_TCP) {
 		switch (name) {
 		case TCP_NODELAY:
 			return (int)unlock_ret(sk, put_int(val, len, sk->conn.cfg.nodelay));
+		case TCP_CORK:
+			return (int)unlock_ret(sk, put_int(val, len, sk->conn.cfg.cork));
+		case TCP_CONGESTION: {
+			const char *nm = tcp_cc_name(sk->cc);
+			if (!val || !len)
+				return (int)unlock_ret(sk, -EFAULT);
+			socklen_t n = DEVMEM_MIN(*len, (socklen_t)16);
+			char buf[16] = {0};
+			strncpy(buf, nm, sizeof(buf) - 1);
+			memcpy(val, buf, n);
+			*len = n;
+			return (int)unlock_ret(sk, 0);
+		}
+		case TCP_INFO: {
+			struct tcp_info ti;
+			if (!val || !len)
+				return (int)unlock_ret(sk, -EFAULT);
+			tcp_get_info(&sk->conn, &ti, devmem_now_us());
+			socklen_t n = DEVMEM_MIN(*len, (socklen_t)sizeof(ti));
+			memcpy(val, &ti, n);
+			*len = n;
+			return (int)unlock_ret(sk, 0);
+		}
 		case TCP_MAXSEG:
 			return (int)unlock_ret(sk, put_int(val, len, sk->conn.snd_mss ? sk->conn.snd_mss
 									     : sk->conn.cfg.mss));
@@ -637,8 +736,16 @@ ssize_t devmem_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	if (!msg)
 		return devmem_fail(-EFAULT);
+	if (flags & MSG_ERRQUEUE) {
+		sk = sock_lock(fd);
+		if (!sk)
+			return -1;
+		r = sock_recv_errqueue(sk, msg);
+		sock_update_ready(sk);
+		return unlock_ret(sk, r);
+	}
 	if (flags & ~(MSG_DONTWAIT | MSG_SOCK_DEVMEM | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
-		return devmem_fail(flags & MSG_ERRQUEUE ? -EAGAIN : -EOPNOTSUPP);
+		return devmem_fail(-EOPNOTSUPP);
 	sk = sock_lock(fd);
 	if (!sk)
 		return -1;
@@ -670,53 +777,20 @@ ssize_t devmem_recv(int fd, void *buf, size_t len, int flags)
 ssize_t devmem_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct sock *sk;
-	ssize_t sent = 0;
+	ssize_t r;
 
 	if (!msg)
 		return devmem_fail(-EFAULT);
-	if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE))
+	if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_ZEROCOPY))
 		return devmem_fail(-EOPNOTSUPP);
 	sk = sock_lock(fd);
 	if (!sk)
 		return -1;
-	for (size_t i = 0; i < msg->msg_iovlen; i++) {
-		const uint8_t *p = msg->msg_iov[i].iov_base;
-		size_t left = msg->msg_iov[i].iov_len;
-
-		while (left) {
-			struct tcp_conn *c = &sk->conn;
-			int64_t n;
-
-			if (c->err) {
-				int e = c->err;
-				c->err = 0;
-				return unlock_ret(sk, sent ? sent : -e);
-			}
-			if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
-				return unlock_ret(sk, sent ? sent
-							: (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT ||
-									   c->state == TCP_LISTEN
-								   ? -ENOTCONN
-								   : -EPIPE));
-			n = tcp_send(c, p, left, devmem_now_us());
-			if (n < 0)
-				return unlock_ret(sk, sent ? sent : n);
-			if (n == 0) {
-				if (sk->nonblock || (flags & MSG_DONTWAIT))
-					return unlock_ret(sk, sent ? sent : -EAGAIN);
-				sock_kick(sk);
-				sock_wait(sk);
-				if (sk->user_closed)
-					return unlock_ret(sk, sent ? sent : -EBADF);
-				continue;
-			}
-			p += n;
-			left -= (size_t)n;
-			sent += n;
-		}
-	}
-	sock_kick(sk);
-	return unlock_ret(sk, sent);
+	if (sk->listening)
+		return unlock_ret(sk, -ENOTCONN);
+	r = sock_sendmsg(sk, msg, flags);
+	sock_update_ready(sk);
+	return unlock_ret(sk, r);
 }
 
 ssize_t devmem_send(int fd, const void *buf, size_t len, int flags)

@@ -2,6 +2,7 @@
 /* Sockets inside a stack: allocation, demux tables, readiness, the TCP
  * environment (what the protocol core calls back into), timers, reaping. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -183,16 +184,50 @@ static bool sock_readable(const struct sock *sk)
 	return c->rcvq_bytes > 0 || c->fin_rcvd || c->err || sk->shut_rd;
 }
 
+static bool sock_writable(const struct sock *sk)
+{
+	const struct tcp_conn *c = &sk->conn;
+
+	if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
+		return false;
+	/* as sk_stream_is_writeable: a third of the buffer free */
+	return tcp_send_space(c) >= c->cfg.sndbuf / 3;
+}
+
+short sock_poll_events(struct sock *sk)
+{
+	const struct tcp_conn *c = &sk->conn;
+	short ev = 0;
+
+	/* tcp_poll() in net/ipv4/tcp.c, state by state */
+	if (sk->listening)
+		return sk->accq_len ? POLLIN | POLLRDNORM : 0;
+	if (c->state == TCP_CLOSED || (sk->shut_rd && c->fin_queued))
+		ev |= POLLHUP;
+	if (sk->shut_rd || c->fin_rcvd)
+		ev |= POLLIN | POLLRDNORM | POLLRDHUP;
+	if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECV) {
+		if (c->rcvq_bytes)
+			ev |= POLLIN | POLLRDNORM;
+		if (c->fin_queued || c->state == TCP_CLOSED || sock_writable(sk))
+			ev |= POLLOUT | POLLWRNORM;
+	}
+	if (c->err || sk->errq.n)
+		ev |= POLLERR;
+	return ev;
+}
+
 void sock_update_ready(struct sock *sk)
 {
-	bool r = sock_readable(sk);
+	bool r = sock_readable(sk) || sk->errq.n ||
+		 (sk->want_out && (sock_writable(sk) || sk->conn.err));
 
 	pthread_cond_broadcast(&sk->cond);
 	if (sk->fd < 0 || r == sk->ready)
 		return;
 	sk->ready = r;
 	uint64_t v = 1;
-	/* the eventfd mirrors readability: counter 1 when readable, 0 when not */
+	/* the eventfd mirrors readiness: counter 1 when ready, 0 when not */
 	if (r) {
 		if (write(sk->fd, &v, sizeof(v)) < 0)
 			DEVMEM_DBG("ready: %s", strerror(errno));
@@ -201,14 +236,55 @@ void sock_update_ready(struct sock *sk)
 	}
 }
 
+/*
+ * Block until the socket's state changes (stack lock held). A socket with a
+ * waiter is never freed under it: close() from another thread wakes the
+ * waiter, and the reaper leaves the socket alone until the waiter is gone.
+ */
+void sock_wait(struct sock *sk)
+{
+	sk->waiters++;
+	pthread_cond_wait(&sk->cond, &sk->stack->lock);
+	sk->waiters--;
+}
+
+void sock_kick_timers(struct sock *sk)
+{
+	stack_kick(sk->stack, tcp_next_deadline(&sk->conn));
+}
+
 /* ---- the TCP environment ------------------------------------------------ */
 
 static void env_emit(void *ctx, struct tcp_conn *c, const struct wire_tcp *th,
-		     const struct iovec *pay, int npay, uint32_t paylen)
+		     const struct tcp_txp *pay, int npay, uint32_t paylen)
 {
 	struct sock *sk = ctx;
+	struct devmem_stack *s = sk->stack;
+	struct iovec iov[TCP_TXP_MAX];
+	uint32_t bounced = 0;
 
-	ip_send_tcp(sk->stack, sk->queue, &c->ep, th, pay, npay, paylen);
+	/* The DMA step: the link gathers host-addressable pieces in place;
+	 * device memory the stack cannot map goes through the provider's copy
+	 * operation into the bounce buffer (a copy engine, not the CPU's
+	 * loads and stores on the payload's home). */
+	for (int i = 0; i < npay; i++) {
+		const struct tcp_txp *p = &pay[i];
+		if (p->ptr) {
+			iov[i].iov_base = (void *)p->ptr;
+		} else {
+			if (bounced + p->len > STACK_TX_BOUNCE ||
+			    p->mem->prov->read(p->mem, p->off, s->tx_bounce + bounced, p->len) < 0) {
+				s->st.tx_dma_errors++;
+				return; /* lost on the wire: TCP retransmits */
+			}
+			iov[i].iov_base = s->tx_bounce + bounced;
+			bounced += p->len;
+		}
+		iov[i].iov_len = p->len;
+		if (p->kind == TCP_TXP_DEV && p->owner)
+			((struct devmem_binding *)p->owner)->tx_bytes += p->len;
+	}
+	ip_send_tcp(s, sk->queue, &c->ep, th, iov, npay, paylen);
 }
 
 static uint32_t env_rx_space(void *ctx, struct tcp_conn *c)
@@ -282,12 +358,32 @@ static struct tcp_conn *env_new_child(void *ctx, struct tcp_conn *l, const struc
 	sk->rcvbuf = ls->rcvbuf;
 	sk->sndbuf = ls->sndbuf;
 	sk->ep = *ep;
+	sk->cc = ls->cc;
+	sk->zerocopy = ls->zerocopy;
+	sk->linger = ls->linger;
+	sk->linger_s = ls->linger_s;
 	sock_fill_cfg(sk, &cfg);
+	/* options set on the listener are the child's (as inet_csk_clone) */
 	cfg.nodelay = ls->conn.cfg.nodelay;
+	cfg.cork = ls->conn.cfg.cork;
 	tcp_conn_init(&sk->conn, ep, &cfg, &sock_tcp_env, sk);
 	sk->conn.parent = l;
 	sock_hash(sk);
 	return &sk->conn;
+}
+
+static void env_zc_done(void *ctx, struct tcp_conn *c, uint32_t lo, uint32_t hi)
+{
+	struct sock *sk = ctx;
+
+	(void)c;
+	sock_errq_push(sk, lo, hi);
+}
+
+static void env_tx_release(void *ctx, void *owner, uint32_t bytes)
+{
+	(void)ctx;
+	binding_tx_release(owner, bytes);
 }
 
 static void env_seg_free(void *ctx, struct rxseg *g)
@@ -303,6 +399,8 @@ const struct tcp_env sock_tcp_env = {
 	.event = env_event,
 	.new_child = env_new_child,
 	.seg_free = env_seg_free,
+	.zc_done = env_zc_done,
+	.tx_release = env_tx_release,
 };
 
 void sock_fill_cfg(struct sock *sk, struct tcp_cfg *cfg)
@@ -311,6 +409,10 @@ void sock_fill_cfg(struct sock *sk, struct tcp_cfg *cfg)
 	uint32_t l3 = sk->domain == AF_INET ? WIRE_IPV4_MIN : WIRE_IPV6_LEN;
 
 	tcp_cfg_default(cfg);
+	/* options set before connect()/listen() live in sk->conn.cfg */
+	cfg->nodelay = sk->conn.cfg.nodelay;
+	cfg->cork = sk->conn.cfg.cork;
+	cfg->cc = sk->cc;
 	cfg->rcvbuf = sk->rcvbuf;
 	cfg->sndbuf = sk->sndbuf;
 	cfg->mss = (uint16_t)(s->cfg.mtu - l3 - WIRE_TCP_MIN);

@@ -22,6 +22,16 @@ struct token {
 	uint32_t len;
 };
 
+/* Zero-copy completions waiting for recvmsg(MSG_ERRQUEUE): inclusive ranges. */
+#define SOCK_ERRQ_MAX 64
+struct zc_range {
+	uint32_t lo, hi;
+};
+struct sock_errq {
+	struct zc_range r[SOCK_ERRQ_MAX];
+	unsigned head, n;
+};
+
 struct sock {
 	struct devmem_stack *stack;
 	int fd;                    /* eventfd the user holds; -1 before accept / after close */
@@ -35,6 +45,11 @@ struct sock {
 	bool ready;                /* eventfd currently signalled */
 	bool shut_rd;
 	bool reuseaddr;
+	bool zerocopy;             /* SO_ZEROCOPY */
+	bool want_out;             /* a send found no space: signal when there is */
+	uint8_t cc;                /* TCP_CONGESTION */
+	bool linger;               /* SO_LINGER on */
+	int linger_s;
 	unsigned queue;            /* RX queue of the flow */
 	uint32_t rcvbuf, sndbuf;
 	struct tcp_ep ep;          /* local part valid once bound */
@@ -54,6 +69,8 @@ struct sock {
 	uint32_t tok_hint;         /* no free slot below this */
 	uint32_t tokens_out;
 	uint64_t held_bytes;       /* bytes still held by tokens (window) */
+
+	struct sock_errq errq;
 
 	struct sock *hnext;        /* hash chain */
 	struct sock *lnext;        /* listener list */
@@ -77,5 +94,16 @@ void sock_tokens_release(struct sock *sk);
 int sock_dontneed(struct sock *sk, const void *val, socklen_t len, uint64_t now);
 ssize_t sock_recvmsg(struct sock *sk, struct msghdr *msg, int flags);
 void sock_fill_cfg(struct sock *sk, struct tcp_cfg *cfg);
+/* Block until the socket's state changes (stack lock held; see sock.c). */
+void sock_wait(struct sock *sk);
+/* Wake the timer poller if the connection now has an earlier deadline. */
+void sock_kick_timers(struct sock *sk);
+/* poll(2)-style events of the socket now (stack lock held). */
+short sock_poll_events(struct sock *sk);
+
+/* tx.c */
+ssize_t sock_sendmsg(struct sock *sk, const struct msghdr *msg, int flags);
+void sock_errq_push(struct sock *sk, uint32_t lo, uint32_t hi);
+ssize_t sock_recv_errqueue(struct sock *sk, struct msghdr *msg);
 
 #endif /* DEVMEM_SOCK_H */

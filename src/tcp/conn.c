@@ -37,6 +37,8 @@ void tcp_cfg_default(struct tcp_cfg *cfg)
 	cfg->mss = 1460;
 	cfg->tx_mss_max = 1460;
 	cfg->nodelay = false;
+	cfg->cork = false;
+	cfg->cc = TCP_CC_CUBIC; /* Linux's default */
 	cfg->time_wait_us = 60 * TCP_SEC;
 	cfg->delack_us = 40 * 1000;
 }
@@ -84,9 +86,8 @@ void tcp_conn_destroy(struct tcp_conn *c)
 	if (c->state == TCP_SYN_RECV && c->parent && c->parent->syn_recv)
 		c->parent->syn_recv--;
 	c->state = TCP_CLOSED;
-	free(c->sndbuf);
-	c->sndbuf = NULL;
-	c->snd_len = 0;
+	tcp_sndq_free(c);
+	c->ev_pending = 0; /* nobody listens any more */
 	rxq_free(c, &c->rcvq_head);
 	c->rcvq_tail = NULL;
 	c->rcvq_bytes = 0;
@@ -126,6 +127,7 @@ void tcp_enter_closed(struct tcp_conn *c)
 	if (c->state == TCP_CLOSED)
 		return;
 	tcp_set_state(c, TCP_CLOSED);
+	tcp_sndq_free(c); /* nothing is sent again: pending calls complete */
 	c->t_rexmit = c->t_delack = c->t_persist = c->t_timewait = 0;
 	c->ack_now = false;
 	tcp_ev(c, TCP_EV_CLOSED);

@@ -116,7 +116,7 @@ static void th_init(struct tcp_conn *c, struct wire_tcp *th, uint32_t seq, uint8
 	th->hdr_len = (uint8_t)(WIRE_TCP_MIN + wire_tcp_opts_len(&th->opts));
 }
 
-static void emit(struct tcp_conn *c, const struct wire_tcp *th, const struct iovec *iov,
+static void emit(struct tcp_conn *c, const struct wire_tcp *th, const struct tcp_txp *iov,
 		 int niov, uint32_t paylen)
 {
 	if (th->flags & WIRE_TCP_ACK) {
@@ -127,6 +127,8 @@ static void emit(struct tcp_conn *c, const struct wire_tcp *th, const struct iov
 		c->ack_now = false;
 	}
 	c->st.segs_out++;
+	if (paylen)
+		c->st.data_segs_out++; /* TCP_INFO */
 	c->env->emit(c->ctx, c, th, iov, niov, paylen);
 }
 
@@ -203,35 +205,42 @@ void tcp_send_rst_reply(struct tcp_conn *c, const struct wire_tcp *in, uint32_t 
 	c->env->emit(c->ctx, c, &th, NULL, 0, 0);
 }
 
-void tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin, uint64_t now)
+uint32_t tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin, uint64_t now)
 {
 	struct wire_tcp th;
-	struct iovec iov[2];
-	int niov = 0;
+	struct tcp_txp p[TCP_TXP_MAX];
+	int np = 0;
 	uint8_t flags = WIRE_TCP_ACK;
 
 	if (len) {
-		uint32_t off = seq - c->snd_una;
-		uint32_t idx = (c->snd_head + off) % c->cfg.sndbuf;
-		uint32_t first = c->cfg.sndbuf - idx;
-		if (first > len)
-			first = len;
-		iov[0].iov_base = c->sndbuf + idx;
-		iov[0].iov_len = first;
-		niov = 1;
-		if (len > first) {
-			iov[1].iov_base = c->sndbuf;
-			iov[1].iov_len = len - first;
-			niov = 2;
+		uint32_t got = tcp_sndq_gather(c, seq, len, p, &np);
+		if (got < len) {
+			/* the pieces ran out first: whole segments only, and the
+			 * FIN waits for the rest */
+			uint32_t mss = c->snd_mss;
+			if (got > mss) {
+				uint32_t cut = got / mss * mss;
+				while (np && got - p[np - 1].len >= cut) {
+					got -= p[np - 1].len;
+					np--;
+				}
+				p[np - 1].len -= got - cut;
+				got = cut;
+			}
+			len = got;
+			fin = false;
 		}
 		if (seq + len == tcp_data_end(c))
 			flags |= WIRE_TCP_PSH;
 	}
+	if (!len && !fin)
+		return 0;
 	if (fin)
 		flags |= WIRE_TCP_FIN;
 	th_init(c, &th, seq, flags, now);
 
-	if (seq_lt(seq, c->snd_max)) {
+	bool rexmit = seq_lt(seq, c->snd_max);
+	if (rexmit) {
 		c->st.retrans_segs++;
 		c->rtt_active = false; /* Karn: no sample across a retransmission */
 	} else if (!c->rtt_active && len) {
@@ -239,10 +248,23 @@ void tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin, uin
 		c->rtt_seq = seq;
 		c->rtt_start = now;
 	}
-	emit(c, &th, iov, niov, len);
+	for (int i = 0; i < np; i++) {
+		if (p[i].kind == TCP_TXP_DEV) {
+			c->st.dev_bytes_out += p[i].len;
+			if (rexmit)
+				c->st.retrans_dev_bytes += p[i].len;
+		} else if (p[i].kind == TCP_TXP_USER) {
+			c->st.zc_host_bytes += p[i].len;
+		}
+	}
+	c->st.bytes_out += len;
+	if (rexmit)
+		c->st.retrans_bytes += len;
+	emit(c, &th, p, np, len);
 	if (!c->t_rexmit)
 		tcp_arm_rexmit(c, now); /* RFC 6298 5.1 */
 	c->t_persist = 0;
+	return len;
 }
 
 uint32_t tcp_rexmit(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64_t now)
@@ -263,8 +285,8 @@ uint32_t tcp_rexmit(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64_t now
 		fin = true;
 	if (!dlen && !fin)
 		return 0;
-	tcp_xmit_data(c, seq, dlen, fin, now);
-	return dlen + fin;
+	uint32_t sent = tcp_xmit_data(c, seq, dlen, fin, now);
+	return sent + (fin && sent == dlen);
 }
 
 /* ---- the sender -------------------------------------------------------------- */
@@ -350,6 +372,21 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 		if (!len && !fin)
 			break;
 		if (len < mss && !fin && !rexmit) {
+			/* TCP_CORK (tcp(7)): full segments only. A partial one
+			 * goes once 200 ms passed with nothing in flight: the
+			 * ceiling Linux's probe timer gives (its
+			 * tcp_check_probe_timer, armed when packets_out is 0);
+			 * timer.c runs t_cork. */
+			if (c->cfg.cork) {
+				if (in_flight) {
+					c->t_cork = 0; /* ACKs will come: re-armed then */
+					break;
+				}
+				if (!c->t_cork)
+					c->t_cork = now + 200 * TCP_US_PER_MS;
+				if (now < c->t_cork)
+					break;
+			}
 			/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): a partial
 			 * segment while data is in flight waits for an ACK,
 			 * unless it is the last of the data and Nagle is off
@@ -358,8 +395,13 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 				break;
 			if (len == avail && in_flight && !c->cfg.nodelay)
 				break;
+			c->t_cork = 0; /* the partial segment goes now */
 		}
-		tcp_xmit_data(c, c->snd_nxt, len, fin, now);
+		uint32_t did = tcp_xmit_data(c, c->snd_nxt, len, fin, now);
+		if (did < len) {
+			fin = false; /* cut short: the rest (and FIN) next round */
+			len = did;
+		}
 		sent = true;
 		if (fin) {
 			c->fin_sent = true;
@@ -388,10 +430,13 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 
 uint32_t tcp_send_space(const struct tcp_conn *c)
 {
+	if (!tcp_sndq_room(c) || c->snd_len >= c->cfg.sndbuf)
+		return 0;
 	return c->cfg.sndbuf - c->snd_len;
 }
 
-int64_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+/* Can c take data now? 0, or 1 to report "buffer full" (0 bytes), or -errno. */
+static int send_state(struct tcp_conn *c)
 {
 	switch (c->state) {
 	case TCP_ESTABLISHED:
@@ -400,38 +445,84 @@ int64_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:
 		c->snd_full = true; /* WRITABLE comes with ESTABLISHED */
-		return 0;
+		return 1;
 	case TCP_CLOSED:
 	case TCP_LISTEN:
 		return c->err ? -EPIPE : -ENOTCONN;
 	default:
 		return -EPIPE;
 	}
-	if (c->fin_queued)
-		return -EPIPE;
-	if (!c->sndbuf) {
-		c->sndbuf = malloc(c->cfg.sndbuf);
-		if (!c->sndbuf)
+	return c->fin_queued ? -EPIPE : 0;
+}
+
+int64_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+{
+	int r = send_state(c);
+	if (r)
+		return r > 0 ? 0 : r;
+	struct tcp_sndq *q = &c->sq;
+	uint32_t size = c->cfg.sndbuf;
+	if (!q->ring) {
+		q->ring = malloc(size);
+		if (!q->ring)
 			return -ENOMEM;
-		c->snd_head = 0;
+		q->ring_head = q->ring_len = 0;
 	}
 	uint32_t space = tcp_send_space(c);
 	uint32_t n = len < space ? (uint32_t)len : space;
-	if (n < len)
+	uint32_t done = 0;
+	while (done < n) {
+		/* at most up to the ring's end per extent */
+		uint32_t tail = (q->ring_head + q->ring_len) % size;
+		uint32_t chunk = DEVMEM_MIN(n - done, size - tail);
+		struct tcp_txp p = {.ptr = q->ring + tail, .len = chunk, .kind = TCP_TXP_COPY};
+		if (tcp_sndq_add(c, &p) < 0)
+			break;
+		memcpy(q->ring + tail, (const uint8_t *)buf + done, chunk);
+		q->ring_len += chunk;
+		c->snd_len += chunk;
+		done += chunk;
+	}
+	if (done < len)
 		c->snd_full = true;
-	if (n) {
-		uint32_t tail = (c->snd_head + c->snd_len) % c->cfg.sndbuf;
-		uint32_t first = c->cfg.sndbuf - tail;
-		if (first > n)
-			first = n;
-		memcpy(c->sndbuf + tail, buf, first);
-		if (n > first)
-			memcpy(c->sndbuf, (const uint8_t *)buf + first, n - first);
-		c->snd_len += n;
+	if (done) {
+		c->st.copied_bytes += done;
 		tcp_push(c, now);
 		tcp_ev_flush(c);
 	}
-	return n;
+	return done;
+}
+
+int64_t tcp_send_zc(struct tcp_conn *c, const struct tcp_txp *p, int n, uint64_t now)
+{
+	int r = send_state(c);
+	if (r)
+		return r > 0 ? 0 : r;
+	uint32_t space = tcp_send_space(c);
+	uint32_t done = 0;
+	for (int i = 0; i < n && done < space; i++) {
+		struct tcp_txp e = p[i];
+		if (e.len > space - done)
+			e.len = space - done;
+		if (!e.len)
+			continue;
+		if (tcp_sndq_add(c, &e) < 0)
+			break;
+		c->snd_len += e.len;
+		done += e.len;
+		if (e.len < p[i].len)
+			break;
+	}
+	uint64_t want = 0;
+	for (int i = 0; i < n; i++)
+		want += p[i].len;
+	if (done < want)
+		c->snd_full = true;
+	if (done) {
+		tcp_push(c, now);
+		tcp_ev_flush(c);
+	}
+	return done;
 }
 
 void tcp_rcv_space_changed(struct tcp_conn *c, uint64_t now)

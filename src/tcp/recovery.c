@@ -2,7 +2,7 @@
 /*
  * recovery.c: what the sender does with an ACK. Cumulative ACK (the send
  * ring shrinks, RTT sample, RTO restart), window update (RFC 9293 3.10.7.4),
- * congestion control (RFC 5681 slow start / congestion avoidance), fast
+ * the congestion control hooks (cc.c: NewReno or CUBIC), fast
  * retransmit and recovery: NewReno (RFC 6582) without SACK, the RFC 6675
  * scoreboard and pipe with it. A lost retransmission is noticed when data
  * sent after it is SACKed well beyond it (as Linux's lost-retransmit mark),
@@ -189,53 +189,18 @@ bool tcp_next_hole(struct tcp_conn *c, uint32_t *seq, uint32_t *len, bool lost_o
 	return false;
 }
 
-/* ---- congestion control ------------------------------------------------------- */
-
-static void cong_avoid(struct tcp_conn *c, uint32_t acked, uint32_t prior_flight)
-{
-	uint32_t mss = c->snd_mss;
-	/* RFC 7661 spirit: grow only when the window was in use. */
-	if ((uint64_t)prior_flight * 2 < c->cwnd)
-		return;
-	if (c->cwnd < c->ssthresh) {
-		/* RFC 5681 3.1 slow start (Linux: by every byte acked). */
-		uint64_t w = (uint64_t)c->cwnd + acked;
-		if (w > c->ssthresh)
-			w = c->ssthresh;
-		c->cwnd = (uint32_t)DEVMEM_MIN(w, (uint64_t)1 << 30);
-		return;
-	}
-	/* RFC 5681 3.1 congestion avoidance: one MSS per window acked. */
-	c->cwnd_acc += acked;
-	if (c->cwnd_acc >= c->cwnd) {
-		c->cwnd_acc -= c->cwnd;
-		if (c->cwnd < (1u << 30))
-			c->cwnd += mss;
-	}
-}
-
-static void set_ssthresh(struct tcp_conn *c)
-{
-	/* RFC 5681 eq. (4) */
-	uint32_t flight = c->snd_max - c->snd_una;
-	c->ssthresh = DEVMEM_MAX(flight / 2, 2u * c->snd_mss);
-}
+/* ---- loss response (the window arithmetic is cc.c's) ------------------------------ */
 
 static void enter_recovery(struct tcp_conn *c, uint64_t now)
 {
 	uint32_t mss = c->snd_mss;
-	set_ssthresh(c);
+	/* ssthresh, and cwnd: RFC 6675 5 (4.2) / RFC 6582 3.2 (2) */
+	tcp_cc_enter_recovery(c, now);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	c->loss_mode = false;
-	c->cwnd_acc = 0;
 	c->st.fast_retrans++;
 	c->high_rxt = c->snd_una;
-	if (c->sack_ok) {
-		c->cwnd = c->ssthresh; /* RFC 6675 5 (4.2) */
-	} else {
-		c->cwnd = c->ssthresh + TCP_DUPTHRESH * mss; /* RFC 6582 3.2 (2) */
-	}
 	/* Fast retransmit of the first unacked segment (RFC 5681 3.2 (3)). */
 	uint32_t max = mss;
 	if (c->nscore && seq_lt(c->scoreboard[0].start, c->snd_una + max))
@@ -247,13 +212,9 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 
 void tcp_rto_loss(struct tcp_conn *c)
 {
-	/* RFC 5681 3.1 eq. (4) only on the first timeout of an episode
-	 * (RFC 5681 3.1 "when a TCP sender detects segment loss using the
-	 * retransmission timer and the given segment has not yet been resent"). */
-	if (c->backoff == 0)
-		set_ssthresh(c);
-	c->cwnd = c->snd_mss; /* loss window (RFC 5681 3.1) */
-	c->cwnd_acc = 0;
+	/* ssthresh on the first timeout of an episode, cwnd = loss window
+	 * (RFC 5681 3.1, RFC 9438 4.8); before in_recovery is cleared. */
+	tcp_cc_on_rto(c);
 	c->dupacks = 0;
 	c->in_recovery = false;
 	c->recover = c->snd_max; /* RFC 6582 4 */
@@ -296,10 +257,11 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 	if (seq_gt(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una;
 		uint32_t data = acked < c->snd_len ? acked : c->snd_len;
-		if (data)
-			c->snd_head = (c->snd_head + data) % c->cfg.sndbuf;
 		c->snd_len -= data;
 		c->snd_una = ack;
+		if (data)
+			tcp_sndq_ack(c, data);
+		tcp_sndq_complete(c, false);
 		if (seq_lt(c->snd_nxt, ack))
 			c->snd_nxt = ack;
 		if (seq_lt(c->high_rxt, ack))
@@ -318,12 +280,13 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 		}
 		c->backoff = 0;
 
+		c->st.bytes_acked += acked; /* TCP_INFO (RFC 4898 ThruOctetsAcked) */
 		if (c->in_recovery) {
 			if (seq_ge(ack, c->recover)) {
 				/* Full ACK: leave recovery (RFC 6582 3.2 (3),
 				 * RFC 6675 5 end). */
 				c->in_recovery = false;
-				c->cwnd = c->ssthresh;
+				tcp_cc_exit_recovery(c, now);
 				c->dupacks = 0;
 			} else if (!c->sack_ok) {
 				/* Partial ACK (RFC 6582 3.2 (5)): retransmit the
@@ -340,7 +303,7 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 		} else {
 			if (c->loss_mode && seq_ge(ack, c->recover))
 				c->loss_mode = false;
-			cong_avoid(c, acked, prior_flight);
+			tcp_cc_on_ack(c, acked, prior_flight, now);
 			c->dupacks = 0;
 		}
 		/* RFC 6298 5.2 / 5.3 */

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 
 #include "mem/mem.h"
+#include "tcp/cc.h"
 #include "wire/wire.h"
 
 enum tcp_state {
@@ -69,6 +70,45 @@ struct tcp_seg {
 	const struct tcp_ep *ep;
 };
 
+/*
+ * A piece of send data. Host bytes the stack may address (ptr), or a range of
+ * device memory (mem, off) that the NIC's DMA step gathers; a host dmabuf has
+ * both. owner is the socket layer's (the TX binding), opaque to the core.
+ */
+enum tcp_txp_kind {
+	TCP_TXP_COPY = 0, /* copied into the socket's send ring */
+	TCP_TXP_USER,     /* caller memory, MSG_ZEROCOPY without a dmabuf */
+	TCP_TXP_DEV,      /* a TX binding's dmabuf */
+};
+struct tcp_txp {
+	const uint8_t *ptr;
+	struct dmabuf *mem;
+	uint64_t off;
+	uint32_t len;
+	uint8_t kind;
+	void *owner;
+};
+/* Most pieces one emitted segment gathers (segments are cut shorter). */
+#define TCP_TXP_MAX 16
+
+/* The send queue: what was queued from snd_una on, as extents (merged when
+ * contiguous), copied bytes in a ring, and the zero-copy notification marks. */
+struct tcp_zcmark {
+	uint32_t end_seq; /* the send call's data ends before this sequence */
+	uint32_t id;
+};
+struct tcp_sndq {
+	struct tcp_txp *ext;       /* ring of extents, cap a power of two */
+	uint32_t cap, head, n;     /* head: absolute position of the first */
+	uint32_t skip;             /* bytes of the first extent already acked */
+	uint32_t cur_pos, cur_seq; /* cursor: extent cur_pos starts at cur_seq */
+	uint8_t *ring;             /* copied bytes (cfg.sndbuf of them) */
+	uint32_t ring_head, ring_len;
+	struct tcp_zcmark *zc;     /* ring of marks */
+	uint32_t zc_cap, zc_head, zc_n;
+	uint32_t zc_next;          /* next notification id */
+};
+
 /* Events for tcp_env.event (bitmask). */
 #define TCP_EV_READABLE 0x01    /* data or FIN queued for the reader */
 #define TCP_EV_WRITABLE 0x02    /* send buffer space opened */
@@ -76,6 +116,7 @@ struct tcp_seg {
 #define TCP_EV_ERROR 0x08       /* c->err set (ECONNRESET, ECONNREFUSED, ETIMEDOUT) */
 #define TCP_EV_CLOSED 0x10      /* reached CLOSED (TIME_WAIT done, reset, ...):
 				   the core will not touch c again */
+#define TCP_EV_ZC 0x20          /* zero-copy completions were reported */
 
 struct tcp_conn;
 
@@ -90,7 +131,7 @@ struct tcp_env {
 	 * answering a bad segment on c (ports taken from that segment).
 	 */
 	void (*emit)(void *ctx, struct tcp_conn *c, const struct wire_tcp *th,
-		     const struct iovec *payload, int niov, uint32_t paylen);
+		     const struct tcp_txp *payload, int npieces, uint32_t paylen);
 	/*
 	 * Receive space in bytes right now: the flow's RX queue's free
 	 * buffers and the socket's SO_RCVBUF minus bytes queued (c->rcvq_bytes)
@@ -111,6 +152,11 @@ struct tcp_env {
 	struct tcp_conn *(*new_child)(void *ctx, struct tcp_conn *l, const struct tcp_ep *ep);
 	/* Release a segment's frags and its rxseg. */
 	void (*seg_free)(void *ctx, struct rxseg *s);
+	/* Optional. Zero-copy send calls lo..hi (inclusive, in order) are
+	 * complete: acknowledged, or dropped with the connection. */
+	void (*zc_done)(void *ctx, struct tcp_conn *c, uint32_t lo, uint32_t hi);
+	/* Optional. The queue let go of bytes of an extent with an owner. */
+	void (*tx_release)(void *ctx, void *owner, uint32_t bytes);
 };
 
 struct tcp_cfg {
@@ -123,6 +169,8 @@ struct tcp_cfg {
 	uint64_t delack_us;   /* delayed ACK timeout (40 ms as Linux) */
 	uint8_t isn_key[16];  /* RFC 6528 secret */
 	uint32_t ts_offset;   /* per-connection timestamp offset */
+	uint8_t cc;           /* enum tcp_cc_algo (TCP_CONGESTION); 0 = CUBIC */
+	bool cork;            /* TCP_CORK: only full segments (partial after 200 ms idle) */
 };
 void tcp_cfg_default(struct tcp_cfg *cfg);
 
@@ -133,6 +181,14 @@ struct tcp_stats {
 	uint64_t zero_window_sent, ooo_dropped;
 	uint64_t syn_drops;          /* listener: SYN dropped, backlog full */
 	uint64_t rst_in, rst_out;
+	uint64_t bytes_out;          /* payload sent, retransmissions included */
+	uint64_t dev_bytes_out;      /* of which from device memory */
+	uint64_t retrans_bytes, retrans_dev_bytes;
+	uint64_t copied_bytes;       /* tcp_send() copies into the ring */
+	uint64_t zc_host_bytes;      /* TCP_TXP_USER payload sent */
+	uint64_t zc_completions;     /* send calls completed */
+	uint64_t bytes_acked;        /* sequence space cumulatively acked (SYN excluded) */
+	uint64_t data_segs_out;      /* emitted segments with payload (a GSO one counts once) */
 };
 
 /* sum += st, counter by counter */
@@ -160,9 +216,8 @@ struct tcp_conn {
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
 	uint8_t snd_wscale;          /* peer's shift */
 	uint16_t snd_mss;            /* effective MSS toward the peer */
-	uint8_t *sndbuf;             /* ring of sndbuf bytes; byte at snd_una first */
-	uint32_t snd_head;           /* ring index of snd_una */
-	uint32_t snd_len;            /* bytes in ring (from snd_una) */
+	struct tcp_sndq sq;          /* data from snd_una on */
+	uint32_t snd_len;            /* bytes queued (from snd_una) */
 	bool fin_queued;             /* user shut down writing */
 	bool fin_sent;
 
@@ -216,6 +271,8 @@ struct tcp_conn {
 	uint32_t una_rxt_mark;       /* snd_max when the hole at snd_una was retransmitted */
 	uint32_t sacked_bytes;       /* sum of scoreboard ranges */
 	unsigned ev_pending;         /* events not yet delivered */
+	struct tcp_cc_state cc;      /* congestion control (cc.c) */
+	uint64_t t_cork;             /* TCP_CORK: when held partial data goes, us; 0 = off */
 };
 
 /* Set up c (state CLOSED) for endpoints ep; env/ctx are its callbacks. */
@@ -249,6 +306,13 @@ uint64_t tcp_next_deadline(const struct tcp_conn *c);
 /* Queue up to len bytes for sending (copied); returns bytes taken, 0 when
  * the send buffer is full, or -errno (EPIPE after shutdown, ENOTCONN). */
 int64_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
+/* Queue the pieces by reference (zero copy; kind USER or DEV, owner set by
+ * the caller); same results as tcp_send. The memory must stay untouched
+ * until a notification (tcp_zc_mark) covering it completes. */
+int64_t tcp_send_zc(struct tcp_conn *c, const struct tcp_txp *p, int n, uint64_t now);
+/* End of one zero-copy send call: returns its notification id; completes
+ * (env->zc_done) once the peer acknowledged everything queued so far. */
+uint32_t tcp_zc_mark(struct tcp_conn *c);
 /* Bytes of send buffer space free. */
 uint32_t tcp_send_space(const struct tcp_conn *c);
 /* Send whatever the windows allow (also called after tcp_send). */
@@ -269,5 +333,10 @@ uint32_t tcp_isn(const struct tcp_ep *ep, const uint8_t key[16], uint64_t now);
 /* Build the RST answering a segment that has no connection
  * (RFC 9293 3.10.7.1). Returns false when none must be sent (it was a RST). */
 bool tcp_make_rst(const struct wire_tcp *in, uint32_t paylen, struct wire_tcp *out);
+
+struct tcp_info; /* <linux/tcp.h> */
+/* TCP_INFO: Linux's struct tcp_info (6.1 layout) from what the core knows;
+ * times in us as Linux, windows in segments as Linux (info.c). */
+void tcp_get_info(const struct tcp_conn *c, struct tcp_info *ti, uint64_t now);
 
 #endif /* DEVMEM_TCP_H */

@@ -61,8 +61,9 @@ void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 /* RST answering segment th on c's four-tuple (RFC 9293 3.10.7.3). */
 void tcp_send_rst_reply(struct tcp_conn *c, const struct wire_tcp *th, uint32_t len);
-/* Emit [seq, seq+len) of the send ring (+FIN when fin). */
-void tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin, uint64_t now);
+/* Emit [seq, seq+len) of the send queue (+FIN when fin); returns the data
+ * bytes sent: fewer (and no FIN) when the queue's pieces ran out first. */
+uint32_t tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin, uint64_t now);
 /* End of data queued for sending (sequence of the FIN once queued). */
 static inline uint32_t tcp_data_end(const struct tcp_conn *c) { return c->snd_una + c->snd_len; }
 /* Largest segment payload we emit at once (GSO multiple of snd_mss). */
@@ -98,6 +99,22 @@ uint32_t tcp_pipe(const struct tcp_conn *c);
 bool tcp_next_hole(struct tcp_conn *c, uint32_t *seq, uint32_t *len, bool lost_only);
 /* Loss after an RTO: congestion response and retransmission state. */
 void tcp_rto_loss(struct tcp_conn *c);
+
+/* ---- sndq.c ---------------------------------------------------------------- */
+/* Append an extent at the end of the queue (merged when contiguous);
+ * -ENOBUFS when the queue holds too many extents, -ENOMEM. */
+int tcp_sndq_add(struct tcp_conn *c, const struct tcp_txp *p);
+bool tcp_sndq_room(const struct tcp_conn *c);
+/* Pieces of [seq, seq + len) into out (at most TCP_TXP_MAX); returns the
+ * bytes they cover (less than len when the pieces ran out). */
+uint32_t tcp_sndq_gather(struct tcp_conn *c, uint32_t seq, uint32_t len, struct tcp_txp *out,
+			 int *n);
+/* snd_una has advanced by bytes of data: let go of them. */
+void tcp_sndq_ack(struct tcp_conn *c, uint32_t bytes);
+/* Report the zero-copy calls the cumulative ACK covers (all: every one). */
+void tcp_sndq_complete(struct tcp_conn *c, bool all);
+/* Release the whole queue; every pending call completes. */
+void tcp_sndq_free(struct tcp_conn *c);
 
 /* ---- isn.c ------------------------------------------------------------------ */
 uint64_t tcp_siphash24(const uint8_t key[16], const void *msg, size_t len);

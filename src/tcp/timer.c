@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * timer.c: the four timers of a connection, as absolute deadlines in us
+ * timer.c: the timers of a connection, as absolute deadlines in us
  * (0 = off): retransmission (RFC 6298; also SYN / SYN-ACK / FIN), delayed
- * ACK (RFC 1122 4.2.3.2), persist (RFC 9293 3.8.6.1) and TIME_WAIT
- * (RFC 9293 3.6). The caller runs tcp_timers() at tcp_next_deadline().
+ * ACK (RFC 1122 4.2.3.2), persist (RFC 9293 3.8.6.1), TIME_WAIT
+ * (RFC 9293 3.6) and the TCP_CORK ceiling (output.c). The caller runs
+ * tcp_timers() at tcp_next_deadline().
  */
 #include "tcp/tcp_int.h"
 
@@ -58,7 +59,8 @@ void tcp_arm_delack(struct tcp_conn *c, uint64_t now)
 uint64_t tcp_next_deadline(const struct tcp_conn *c)
 {
 	uint64_t d = UINT64_MAX;
-	const uint64_t t[] = { c->t_rexmit, c->t_delack, c->t_persist, c->t_timewait };
+	const uint64_t t[] = { c->t_rexmit, c->t_delack, c->t_persist, c->t_timewait,
+			       c->state != TCP_CLOSED ? c->t_cork : 0 };
 	for (unsigned i = 0; i < DEVMEM_ARRAY_SIZE(t); i++)
 		if (t[i] && t[i] < d)
 			d = t[i];
@@ -160,6 +162,13 @@ uint64_t tcp_timers(struct tcp_conn *c, uint64_t now)
 			tcp_ev_flush(c);
 			return UINT64_MAX;
 		}
+	}
+	if (c->t_cork && now >= c->t_cork) {
+		/* TCP_CORK's 200 ms are over: tcp_push lets the partial
+		 * segment go (before persist, which would only probe). */
+		tcp_push(c, now);
+		if (c->t_cork && now >= c->t_cork)
+			c->t_cork = 0; /* nothing could go: re-armed when it waits again */
 	}
 	if (c->t_persist && now >= c->t_persist) {
 		c->t_persist = 0;

@@ -53,7 +53,7 @@ struct tenv {
 };
 
 static inline void tenv_emit(void *ctx, struct tcp_conn *c, const struct wire_tcp *th,
-		      const struct iovec *iov, int niov, uint32_t paylen)
+		      const struct tcp_txp *iov, int niov, uint32_t paylen)
 {
 	struct tenv *e = ctx;
 	if (e->nout >= OUT_MAX) {
@@ -69,8 +69,12 @@ static inline void tenv_emit(void *ctx, struct tcp_conn *c, const struct wire_tc
 		o->pay = malloc(paylen);
 		uint32_t n = 0;
 		for (int i = 0; i < niov; i++) {
-			memcpy(o->pay + n, iov[i].iov_base, iov[i].iov_len);
-			n += (uint32_t)iov[i].iov_len;
+			if (iov[i].ptr)
+				memcpy(o->pay + n, iov[i].ptr, iov[i].len);
+			else if (iov[i].mem->prov->read(iov[i].mem, iov[i].off, o->pay + n,
+							iov[i].len) < 0)
+				abort();
+			n += iov[i].len;
 		}
 		if (n != paylen) {
 			fprintf(stderr, "harness: iov sum %u != paylen %u\n", n, paylen);

@@ -129,14 +129,14 @@ static void link_send(struct net *n, int to, const struct wire_tcp *th, const ui
 }
 
 static void side_emit(void *ctx, struct tcp_conn *c, const struct wire_tcp *th,
-		      const struct iovec *iov, int niov, uint32_t paylen)
+		      const struct tcp_txp *iov, int niov, uint32_t paylen)
 {
 	struct side *s = ctx;
 	uint8_t *buf = paylen ? malloc(paylen) : NULL;
 	uint32_t off = 0;
 	for (int i = 0; i < niov; i++) {
-		memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
-		off += (uint32_t)iov[i].iov_len;
+		memcpy(buf + off, iov[i].ptr, iov[i].len);
+		off += iov[i].len;
 	}
 	/* The NIC's TSO: cut at snd_mss, PSH/FIN on the last piece only. */
 	uint32_t mss = c->snd_mss;
