@@ -156,7 +156,7 @@ int devmem_binding_stats(const struct devmem_binding *b,
 
 struct devmem_stack_stats {
 	uint64_t ip_in, ip_bad, ip_unhandled;
-	uint64_t icmp_echo, tcp_in, tcp_bad, tcp_rst_sent, tcp_no_socket;
+	uint64_t icmp_echo, icmp_pmtu, tcp_in, tcp_bad, tcp_rst_sent, tcp_no_socket;
 	/* summed over every connection the stack has had */
 	uint64_t tcp_ooo, tcp_dup, tcp_paws_drop, tcp_syn_drop;
 	uint64_t tcp_zero_window;   /* segments advertising a zero window */

@@ -88,9 +88,11 @@ struct devmem_stack *stack_open_link(const struct devmem_config *cfg, struct lin
 
 /* ip/ */
 void ip_input(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *f, uint64_t now);
-/* Send a TCP segment on ep (laddr = our address). */
+/* Send a TCP segment on ep (laddr = our address); a payload longer than
+ * seg_mss goes as one GSO frame cut at seg_mss. */
 int ip_send_tcp(struct devmem_stack *s, unsigned queue, const struct tcp_ep *ep,
-		const struct wire_tcp *th, const struct iovec *pay, int npay, uint32_t paylen);
+		const struct wire_tcp *th, const struct iovec *pay, int npay, uint32_t paylen,
+		uint16_t seg_mss);
 
 /* sock/ */
 struct sock *sock_demux(struct devmem_stack *s, const struct tcp_ep *ep);

@@ -41,7 +41,7 @@ static void tcp_reply_rst(struct devmem_stack *s, unsigned queue, const struct t
 	if (!tcp_make_rst(in, paylen, &out))
 		return;
 	s->st.tcp_rst_sent++;
-	ip_send_tcp(s, queue, ep, &out, NULL, 0, 0);
+	ip_send_tcp(s, queue, ep, &out, NULL, 0, 0, 0);
 }
 
 static void tcp_rcv(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *f, uint64_t now)
@@ -119,13 +119,13 @@ void ip_input(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *f, uin
 		return;
 	case WIRE_PROTO_ICMP:
 		if (f->family == AF_INET) {
-			icmp_input(s, q, f);
+			icmp_input(s, q, f, now);
 			return;
 		}
 		break;
 	case WIRE_PROTO_ICMPV6:
 		if (f->family == AF_INET6) {
-			icmp_input(s, q, f);
+			icmp_input(s, q, f, now);
 			return;
 		}
 		break;
@@ -222,15 +222,17 @@ int ip_send_l4(struct devmem_stack *s, unsigned queue, uint8_t family, const uin
 }
 
 int ip_send_tcp(struct devmem_stack *s, unsigned queue, const struct tcp_ep *ep,
-		const struct wire_tcp *th, const struct iovec *pay, int npay, uint32_t paylen)
+		const struct wire_tcp *th, const struct iovec *pay, int npay, uint32_t paylen,
+		uint16_t seg_mss)
 {
 	uint8_t hdr[WIRE_TCP_MAX];
 	uint32_t hlen = (uint32_t)wire_tcp_emit(th, hdr);
-	uint16_t mss = (uint16_t)(s->cfg.mtu - hlen - (ep->family == AF_INET ? WIRE_IPV4_MIN : WIRE_IPV6_LEN));
 	int r;
 
+	/* a payload longer than the connection's MSS is a GSO frame: the
+	 * link cuts it into seg_mss pieces */
 	r = ip_send_l4(s, queue, ep->family, ep->laddr, ep->raddr, WIRE_PROTO_TCP, hdr, hlen, 16,
-		       pay, npay, paylen, paylen > mss ? mss : 0);
+		       pay, npay, paylen, seg_mss && paylen > seg_mss ? seg_mss : 0);
 	if (r < 0)
 		DEVMEM_DBG("tcp tx: %s", strerror(-r));
 	return r;

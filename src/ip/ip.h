@@ -19,7 +19,8 @@ bool ip_is_local(const struct devmem_stack *s, const struct rx_frame *f);
 int ip_send_l4(struct devmem_stack *s, unsigned queue, uint8_t family, const uint8_t *src,
 	       const uint8_t *dst, uint8_t proto, uint8_t *hdr, uint32_t l4_hlen, uint16_t csum_off,
 	       const struct iovec *pay, int npay, uint32_t paylen, uint16_t gso_size);
-/* Echo requests get replies (RFC 792, RFC 4443 4.2); the rest is counted. */
-void icmp_input(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *f);
+/* Echo requests get replies (RFC 792, RFC 4443 4.2); "fragmentation
+ * needed" / "packet too big" shrink a connection's MSS; the rest is counted. */
+void icmp_input(struct devmem_stack *s, struct nic_rxq *q, struct rx_frame *f, uint64_t now);
 
 #endif

@@ -284,7 +284,7 @@ static void env_emit(void *ctx, struct tcp_conn *c, const struct wire_tcp *th,
 		if (p->kind == TCP_TXP_DEV && p->owner)
 			((struct devmem_binding *)p->owner)->tx_bytes += p->len;
 	}
-	ip_send_tcp(s, sk->queue, &c->ep, th, iov, npay, paylen);
+	ip_send_tcp(s, sk->queue, &c->ep, th, iov, npay, paylen, c->snd_mss);
 }
 
 static uint32_t env_rx_space(void *ctx, struct tcp_conn *c)

@@ -554,3 +554,36 @@ void tcp_rcv_space_changed(struct tcp_conn *c, uint64_t now)
 		tcp_send_ack(c, now);
 	tcp_ev_flush(c);
 }
+
+void tcp_mtu_reduced(struct tcp_conn *c, uint32_t l4_mtu, uint64_t now)
+{
+	if (!tcp_synchronized(c->state) || c->state == TCP_TIME_WAIT)
+		return;
+	uint32_t mss = l4_mtu > WIRE_TCP_MIN ? l4_mtu - WIRE_TCP_MIN : 0;
+	if (c->ts_ok)
+		mss = mss > TCP_TS_OPT_LEN ? mss - TCP_TS_OPT_LEN : 0;
+	if (mss < 88)
+		mss = 88; /* TCP_MIN_MSS */
+	if (mss >= c->snd_mss)
+		return;
+	/* RFC 1191 / 8201 and tcp_simple_retransmit: what is in flight was too
+	 * big and is lost; send it again in smaller segments, with no
+	 * congestion response (the network did not lose it to congestion). */
+	c->snd_mss = (uint16_t)mss;
+	if (c->cwnd < c->snd_mss)
+		c->cwnd = c->snd_mss;
+	if (seq_lt(c->snd_una, c->snd_max)) {
+		c->rtt_active = false;
+		if (c->sack_ok) {
+			/* everything unSACKed below snd_max is lost: the holes
+			 * go first, cut at the new MSS */
+			c->loss_mode = true;
+			c->recover = c->snd_max;
+			c->high_rxt = c->snd_una;
+		} else {
+			c->snd_nxt = c->snd_una; /* go back N */
+		}
+		tcp_push(c, now);
+	}
+	tcp_ev_flush(c);
+}

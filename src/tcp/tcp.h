@@ -320,6 +320,9 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
 /* The reader consumed data or returned tokens: rx_space may have grown;
  * send a window update when it opened enough (RFC 1122 4.2.3.3). */
 void tcp_rcv_space_changed(struct tcp_conn *c, uint64_t now);
+/* ICMP says the path takes IP payloads of at most l4_mtu bytes (RFC 1191,
+ * RFC 8201): shrink the MSS and resend what is in flight. */
+void tcp_mtu_reduced(struct tcp_conn *c, uint32_t l4_mtu, uint64_t now);
 /* shutdown(SHUT_WR) / close(): queue a FIN after pending data. */
 void tcp_shutdown(struct tcp_conn *c, uint64_t now);
 /* Send RST (when synchronized) and go to CLOSED: abortive close. */

@@ -192,6 +192,8 @@ size_t wire_tcp_emit(const struct wire_tcp *t, uint8_t *buf);
 
 #define WIRE_ICMP_ECHO_REPLY 0
 #define WIRE_ICMP_DEST_UNREACH 3
+#define WIRE_ICMP_FRAG_NEEDED 4   /* code of DEST_UNREACH (RFC 1191) */
+#define WIRE_ICMPV6_PKT_TOO_BIG 2 /* RFC 4443 3.2 */
 #define WIRE_ICMP_ECHO_REQUEST 8
 #define WIRE_ICMPV6_ECHO_REQUEST 128
 #define WIRE_ICMPV6_ECHO_REPLY 129
