@@ -21,6 +21,53 @@
 
 static atomic_uint next_binding_id = 1;
 
+/* Live TX binding ids of every stack in the process: a send naming another
+ * stack's binding is ENODEV (the binding's device is not the route's), an
+ * unknown id EINVAL. Touched only at bind, unbind and on that error path. */
+static pthread_mutex_t tx_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t *tx_ids;
+static size_t tx_ids_n, tx_ids_cap;
+
+static int tx_ids_add(uint32_t id)
+{
+	pthread_mutex_lock(&tx_ids_lock);
+	if (tx_ids_n == tx_ids_cap) {
+		size_t nc = tx_ids_cap ? tx_ids_cap * 2 : 16;
+		uint32_t *n = realloc(tx_ids, nc * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&tx_ids_lock);
+			return -ENOMEM;
+		}
+		tx_ids = n;
+		tx_ids_cap = nc;
+	}
+	tx_ids[tx_ids_n++] = id;
+	pthread_mutex_unlock(&tx_ids_lock);
+	return 0;
+}
+
+static void tx_ids_del(uint32_t id)
+{
+	pthread_mutex_lock(&tx_ids_lock);
+	for (size_t i = 0; i < tx_ids_n; i++)
+		if (tx_ids[i] == id) {
+			tx_ids[i] = tx_ids[--tx_ids_n];
+			break;
+		}
+	pthread_mutex_unlock(&tx_ids_lock);
+}
+
+bool binding_tx_elsewhere(uint32_t id)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&tx_ids_lock);
+	for (size_t i = 0; i < tx_ids_n && !found; i++)
+		found = tx_ids[i] == id;
+	pthread_mutex_unlock(&tx_ids_lock);
+	return found;
+}
+
 static void lock_queues(struct devmem_stack *s, const unsigned *qs, unsigned n, bool lock)
 {
 	/* queue locks in index order, then the stack lock (see stack.h) */
@@ -120,6 +167,11 @@ struct devmem_binding *devmem_bind_tx(struct devmem_stack *s, int dmabuf_fd)
 	b->id = atomic_fetch_add(&next_binding_id, 1);
 	b->tx = true;
 	b->dmabuf = d;
+	if (tx_ids_add(b->id) < 0) {
+		dmabuf_put(d);
+		free(b);
+		return devmem_fail_ptr(-ENOMEM);
+	}
 	pthread_mutex_lock(&s->lock);
 	b->next = s->bindings;
 	s->bindings = b;
@@ -136,13 +188,6 @@ struct devmem_binding *binding_tx_lookup(struct devmem_stack *s, uint32_t id)
 	return NULL;
 }
 
-bool binding_exists(struct devmem_stack *s, uint32_t id)
-{
-	for (struct devmem_binding *b = s->bindings; b; b = b->next)
-		if (b->id == id)
-			return true;
-	return false;
-}
 
 static void binding_tx_free(struct devmem_binding *b)
 {
@@ -184,6 +229,7 @@ static void binding_detach(struct devmem_binding *b)
 static bool binding_tx_unbind(struct devmem_binding *b)
 {
 	binding_detach(b);
+	tx_ids_del(b->id);
 	b->unbound = true;
 	if (b->tx_pending)
 		return false;

@@ -42,8 +42,8 @@ struct devmem_binding {
 
 /* TX binding with this id on s, or NULL (stack lock held). */
 struct devmem_binding *binding_tx_lookup(struct devmem_stack *s, uint32_t id);
-/* A binding with this id exists (RX or TX). */
-bool binding_exists(struct devmem_stack *s, uint32_t id);
+/* A live TX binding with this id exists on some stack of the process. */
+bool binding_tx_elsewhere(uint32_t id);
 /* Sockets let go of bytes of a TX binding (stack lock held). */
 void binding_tx_release(struct devmem_binding *b, uint64_t bytes);
 

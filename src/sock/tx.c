@@ -171,12 +171,13 @@ ssize_t sock_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 		return r;
 	if (r == 0) {
 		/* a dmabuf needs both MSG_ZEROCOPY and SO_ZEROCOPY, and a TX
-		 * binding of this stack (an RX binding's id is EINVAL too) */
+		 * binding of this stack (an RX binding's id is EINVAL too,
+		 * another stack's ENODEV) */
 		if (!zc)
 			return -EINVAL;
 		b = binding_tx_lookup(sk->stack, id);
-		if (!b || b->unbound)
-			return -EINVAL;
+		if (!b || b->unbound) /* another stack's: not this route's device */
+			return binding_tx_elsewhere(id) ? -ENODEV : -EINVAL;
 		for (size_t i = 0; i < msg->msg_iovlen; i++) {
 			uint64_t off = (uint64_t)(uintptr_t)msg->msg_iov[i].iov_base;
 			uint64_t len = msg->msg_iov[i].iov_len;

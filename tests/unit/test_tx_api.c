@@ -137,6 +137,16 @@ static void test_errors(void)
 	errno = 0;
 	CHECK_EQ(send_dmabuf(c, devmem_binding_id(rx), &iov, 1, MSG_ZEROCOPY), -1);
 	CHECK_EQ(errno, EINVAL);
+	/* another stack's TX binding: its device is not this route's, ENODEV */
+	struct devmem_binding *txb = devmem_bind_tx(b, dfd);
+	CHECK(txb != NULL);
+	errno = 0;
+	CHECK_EQ(send_dmabuf(c, devmem_binding_id(txb), &iov, 1, MSG_ZEROCOPY), -1);
+	CHECK_EQ(errno, ENODEV);
+	devmem_unbind(txb);
+	errno = 0;
+	CHECK_EQ(send_dmabuf(c, devmem_binding_id(txb), &iov, 1, MSG_ZEROCOPY), -1);
+	CHECK_EQ(errno, EINVAL);
 	/* offset past the end, and a range running over it: EFAULT */
 	struct iovec past = {.iov_base = (void *)(uintptr_t)(2u << 20), .iov_len = 1};
 	errno = 0;
