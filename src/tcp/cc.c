@@ -117,8 +117,7 @@ static void cubic_ca(struct tcp_conn *c, uint32_t acked, uint64_t now)
 		 * reached W_max (after a timeout W_max is 0), K = 0 and W_max =
 		 * cwnd_epoch (4.8). */
 		s->epoch_start = now ? now : 1;
-		s->cwnd_epoch = c->cwnd;
-		s->w_est = cwnd; /* 4.3 */
+		s->w_est = cwnd; /* 4.3: W_est starts at cwnd_epoch */
 		s->frac = 0;
 		if (s->w_max <= c->cwnd) {
 			s->w_max = c->cwnd;
@@ -127,7 +126,7 @@ static void cubic_ca(struct tcp_conn *c, uint32_t acked, uint64_t now)
 			s->k = cc_cbrt((s->w_max - cwnd) / (CUBIC_C * mss)); /* eq. (2) */
 		}
 	}
-	double t = (double)(now - s->epoch_start) / TCP_SEC;
+	double t = now > s->epoch_start ? (double)(now - s->epoch_start) / TCP_SEC : 0;
 
 	/* 4.3 Reno-friendly region: W_est grows as Reno would with
 	 * alpha_cubic = 3 (1 - beta) / (1 + beta) per RTT, with 1 once it

@@ -27,7 +27,6 @@ int tcp_cc_parse(const char *name);
 struct tcp_cc_state {
 	uint32_t w_max;       /* bytes: W_max (RFC 9438 4.6, 4.7); the origin of W_cubic */
 	uint32_t cwnd_prior;  /* bytes: cwnd at the last reduction (4.3: alpha switch) */
-	uint32_t cwnd_epoch;  /* bytes: cwnd when this congestion avoidance stage began */
 	uint64_t epoch_start; /* us: start of that stage; 0 = none yet (next CA ACK) */
 	uint64_t last_ack;    /* us: previous ACK seen in congestion avoidance */
 	double k;             /* s: K, when W_cubic reaches w_max again (eq. 2) */

@@ -10,9 +10,9 @@
  * without SACK, lost is the head segment in fast recovery and the
  * go-back-N range after a timeout. rcv_ssthresh and rcv_space both carry
  * the receive window last advertised (the 6.1 layout has no tcpi_rcv_wnd).
- * Not kept by the core, so 0 (or ~0 for min_rtt, Linux's "no sample"): the
- * last_* times, rcv_rtt, min_rtt, delivery rate, busy / limited times,
- * delivered, DSACK and reordering counts.
+ * Not kept by the core, so 0: the last_* times, rcv_rtt, delivery rate,
+ * busy / limited times, delivered, DSACK and reordering counts. min_rtt is
+ * ~0 (Linux's "no sample") until the first RTT sample.
  */
 #include <linux/tcp.h>
 #include <string.h>
@@ -159,7 +159,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_info *ti, uint64_t now)
 	ti->tcpi_segs_in = (uint32_t)c->st.segs_in;
 	uint32_t end = tcp_data_end(c);
 	ti->tcpi_notsent_bytes = sync && seq_gt(end, c->snd_max) ? end - c->snd_max : 0;
-	ti->tcpi_min_rtt = ~0u;
+	ti->tcpi_min_rtt = c->min_rtt_us ? c->min_rtt_us : ~0u;
 	ti->tcpi_data_segs_in = (uint32_t)c->st.data_segs_in;
 	ti->tcpi_data_segs_out = (uint32_t)c->st.data_segs_out;
 	ti->tcpi_bytes_sent = c->st.bytes_out;

@@ -241,6 +241,7 @@ struct tcp_conn {
 	/* timers: absolute deadlines in us, 0 = off */
 	uint64_t t_rexmit, t_delack, t_persist, t_timewait;
 	uint32_t rto_us, srtt_us, rttvar_us;
+	uint32_t min_rtt_us;         /* smallest sample so far (0: none) */
 	unsigned backoff;            /* consecutive RTO expirations */
 	unsigned syn_retries;
 

@@ -3,8 +3,9 @@
  * tcp_int.h: what the files of the tcp core share with each other and
  * nobody else. conn.c (life cycle, events), input.c (segment arrival,
  * RFC 9293 3.10.7), output.c (segments, options, window), timer.c (RTO,
- * delayed ACK, persist, TIME_WAIT), reasm.c (out-of-order queue, SACK
- * blocks), recovery.c (ACK processing, congestion control, SACK scoreboard),
+ * delayed ACK, persist, TIME_WAIT, TCP_CORK), reasm.c (out-of-order queue,
+ * SACK blocks), recovery.c (ACK processing, loss recovery, SACK scoreboard),
+ * cc.c (congestion control; its hooks are in cc.h), info.c (TCP_INFO),
  * isn.c (RFC 6528), rst.c (RST for segments without a connection).
  */
 #ifndef DEVMEM_TCP_INT_H

@@ -15,6 +15,8 @@ void tcp_rtt_sample(struct tcp_conn *c, uint64_t rtt)
 	if (rtt > TCP_RTO_MAX_US)
 		rtt = TCP_RTO_MAX_US;
 	uint32_t r = (uint32_t)rtt;
+	if (!c->min_rtt_us || r < c->min_rtt_us)
+		c->min_rtt_us = r ? r : 1; /* lifetime minimum (tcpi_min_rtt) */
 	if (!c->srtt_us) {
 		/* RFC 6298 2.2 */
 		c->srtt_us = r ? r : 1;
