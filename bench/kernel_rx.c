@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kernel_rx: the kernel path that devmem is measured against. A plain TCP
- * receiver that recv()s into a 1 MiB host buffer and then copies into a
- * stand-in "device" buffer (as an application without devmem must, e.g. with
- * cudaMemcpy), wrapping around.
+ * kernel_rx: the kernel path that devmem is measured against, and the
+ * kernel-socket receiver of the transmit tests. A plain TCP receiver that
+ * recv()s into a 1 MiB host buffer and then copies into a stand-in "device"
+ * buffer (as an application without devmem must, e.g. with cudaMemcpy),
+ * wrapping around.
  *
- *   kernel_rx [-6] ADDR PORT [--devbuf-size 64M]
+ *   kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [-v N] [--out FILE]
  *
  * Listens on ADDR:PORT (numeric; -6 for IPv6 when ADDR does not say), prints
  * a line with "listening", accepts one connection and receives until EOF.
- * Prints: bytes=N seconds=S gbps=G cpu_s=C  (seconds: accept to EOF; cpu_s:
- * this process's user+sys time, which leaves out the kernel's softirq work).
+ *   --no-copy   leave out the copy into the device buffer (a plain sink, for
+ *               measuring a sender)
+ *   -v N        validate ncdevmem's -v N pattern over the whole stream
+ *   --out FILE  also write every byte received to FILE
+ * Prints: bytes=N seconds=S gbps=G cpu_s=C validated=yes|no|skipped
+ * (seconds: accept to EOF; cpu_s: this process's user+sys time, which leaves
+ * out the kernel's softirq work). With -v, the first mismatch is reported on a
+ * line before it. Exit status: 0, or 1 on an error or a validation failure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -26,6 +34,7 @@
 #include "../tools/pattern.h"
 
 #define RX_BUF (1u << 20)
+#define PAT_CHUNK (64u * 1024) /* validation compares this much per memcmp */
 
 static double now_s(void)
 {
@@ -37,13 +46,69 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kernel_rx [-6] ADDR PORT [--devbuf-size 64M]\n");
+	fprintf(stderr, "usage: kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [-v N]\n"
+			"                 [--out FILE]\n");
 	exit(2);
+}
+
+/* -v: the expected stream, pat[i] for stream offset k at pat[k % period]. */
+struct validator {
+	unsigned char *pat; /* PAT_CHUNK + period bytes, or NULL: off */
+	unsigned period;
+	uint64_t off;       /* stream offset of the next byte */
+	int failed;
+};
+
+static void validate(struct validator *v, const unsigned char *p, size_t len)
+{
+	if (!v->pat || v->failed) {
+		v->off += len;
+		return;
+	}
+	while (len) {
+		size_t chunk = len < PAT_CHUNK ? len : PAT_CHUNK;
+		const unsigned char *want = v->pat + v->off % v->period;
+
+		if (memcmp(p, want, chunk)) {
+			size_t i = 0;
+
+			while (p[i] == want[i])
+				i++;
+			printf("validation failed at offset %llu: expected 0x%02x, actual 0x%02x\n",
+			       (unsigned long long)(v->off + i), want[i], p[i]);
+			fflush(stdout);
+			v->failed = 1;
+			v->off += len;
+			return;
+		}
+		v->off += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+}
+
+static void write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			perror("kernel_rx: write --out");
+			exit(1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t devbuf_size = 64ull << 20;
+	unsigned long vn = 0;
+	const char *out = NULL;
+	int copy = 1, out_fd = -1;
 	int family = AF_UNSPEC;
 	const char *pos[2];
 	int npos = 0;
@@ -57,6 +122,19 @@ int main(int argc, char **argv)
 					argv[i]);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--no-copy")) {
+			copy = 0;
+		} else if (!strcmp(argv[i], "-v") && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			vn = strtoul(argv[++i], &end, 10);
+			if (errno || *end || vn < 1) {
+				fprintf(stderr, "kernel_rx: -v: '%s' must be a number >= 1\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage();
 		} else if (npos < 2) {
@@ -82,14 +160,33 @@ int main(int argc, char **argv)
 	}
 
 	unsigned char *buf = malloc(RX_BUF);
-	unsigned char *dev = malloc((size_t)devbuf_size);
-	if (!buf || !dev) {
+	unsigned char *dev = copy ? malloc((size_t)devbuf_size) : NULL;
+	struct validator v = {0};
+
+	if (!buf || (copy && !dev)) {
 		perror("malloc");
 		return 1;
 	}
 	/* Fault the pages in now, not during the measurement. */
 	memset(buf, 0, RX_BUF);
-	memset(dev, 0, (size_t)devbuf_size);
+	if (copy)
+		memset(dev, 0, (size_t)devbuf_size);
+	if (vn) {
+		v.period = pattern_period(vn);
+		v.pat = malloc(PAT_CHUNK + v.period);
+		if (!v.pat) {
+			perror("malloc");
+			return 1;
+		}
+		pattern_fill(v.pat, PAT_CHUNK + v.period, vn);
+	}
+	if (out) {
+		out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
+			fprintf(stderr, "kernel_rx: --out %s: %s\n", out, strerror(errno));
+			return 1;
+		}
+	}
 
 	int lfd = socket(ai->ai_family, SOCK_STREAM, 0);
 	int one = 1;
@@ -127,8 +224,11 @@ int main(int argc, char **argv)
 		}
 		if (n == 0)
 			break;
+		validate(&v, buf, (size_t)n);
+		if (out_fd >= 0)
+			write_all(out_fd, buf, (size_t)n);
 		/* The copy a non-devmem application makes into device memory. */
-		for (size_t done = 0; done < (size_t)n;) {
+		for (size_t done = 0; copy && done < (size_t)n;) {
 			size_t c = (size_t)n - done;
 
 			if (c > devbuf_size - doff)
@@ -152,9 +252,15 @@ int main(int argc, char **argv)
 
 	close(fd);
 	close(lfd);
+	if (out_fd >= 0 && close(out_fd)) {
+		perror("kernel_rx: close --out");
+		return 1;
+	}
+	printf("bytes=%llu seconds=%.3f gbps=%.2f cpu_s=%.3f validated=%s\n",
+	       (unsigned long long)bytes, secs, secs > 0 ? (double)bytes * 8 / secs / 1e9 : 0.0, cpu,
+	       !v.pat ? "skipped" : v.failed ? "no" : "yes");
+	free(v.pat);
 	free(dev);
 	free(buf);
-	printf("bytes=%llu seconds=%.3f gbps=%.2f cpu_s=%.3f\n", (unsigned long long)bytes, secs,
-	       secs > 0 ? (double)bytes * 8 / secs / 1e9 : 0.0, cpu);
-	return 0;
+	return v.failed ? 1 : 0;
 }

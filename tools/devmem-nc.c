@@ -1,31 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * devmem-nc: ncdevmem (Linux tools/testing/selftests/drivers/net/hw/
- * ncdevmem.c) on this stack. Server mode only for now: open a TUN-backed
- * stack, bind a dmabuf to RX queues, accept TCP connections and receive with
- * recvmsg(MSG_SOCK_DEVMEM), optionally validating ncdevmem's pattern, giving
- * every token back with SO_DEVMEM_DONTNEED.
+ * ncdevmem.c) on this stack, over a TUN link.
  *
- * The payload is touched only to validate it (-v), and then through the
- * application's view of the dmabuf: an mmap of a host dmabuf, or
- * devmem_dmabuf_read() for a sealed one.
+ * Server mode (-l): open a TUN-backed stack, bind a dmabuf to RX queues,
+ * accept TCP connections and receive with recvmsg(MSG_SOCK_DEVMEM),
+ * optionally validating ncdevmem's pattern, giving every token back with
+ * SO_DEVMEM_DONTNEED. The payload is touched only to validate it (-v), and
+ * then through the application's view of the dmabuf: an mmap of a host
+ * dmabuf, or devmem_dmabuf_read() for a sealed one.
  *
- * Output (stdout), for scripts:
+ * Client mode (no -l): open a TUN-backed stack on CLIENT_IP, bind a dmabuf
+ * for transmit (bind-tx), connect to SERVER_IP and send from the dmabuf with
+ * sendmsg(MSG_ZEROCOPY) and an SCM_DEVMEM_DMABUF cmsg, each iov an offset
+ * into the dmabuf. Completions are read from the error queue
+ * (MSG_ERRQUEUE); every call must complete exactly once, in order.
+ *   line mode (default): each stdin line is written into the dmabuf, sent
+ *     (split into iovs of -z CHUNK bytes) and waited for, as ncdevmem does.
+ *   generator mode (--bytes N): the dmabuf is filled once with the -v
+ *     pattern and N bytes stream from it with no copy at all, cycling through
+ *     it; a range is reused only after its call completed.
+ *
+ * Output (stdout), for scripts. Server:
  *   listening on ADDR port PORT ...
  *   summary: bytes=N seconds=S gbps=G dmabuf_frags=N linear_frags=N validated=yes|no|skipped
  *   pool: buffers=N free=N tokens_outstanding=N
  *   queue Q: packets=.. bytes=.. split=.. linear=.. drop_nobuf=.. bad=..
  * With --conns N > 1, one "conn K summary: ..." line per connection comes
- * before the total "summary:" line.
+ * before the total "summary:" line. Client:
+ *   connected to ADDR port PORT ...
+ *   summary: bytes=N seconds=S gbps=G sends=N completions=N notifications=N
+ *            zc_copied=N completed_once=yes|no
+ *   tx: bytes=N dev_bytes=N copied_bytes=N zc_host_bytes=N retrans_bytes=N
+ *       retrans_dev_bytes=N zc_completions=N dma_errors=N binding_tx_bytes=N
+ *       binding_tx_pending=N
+ *   stack: ...
+ * (summary and tx are one line each; seconds: connect to the last completion.)
  *
- * Exit status: 0 success, 1 run-time failure or validation failure, 2 usage.
+ * Exit status: 0 success; 1 run-time failure, validation failure, or (client)
+ * a send not completed exactly once or bytes still pending on the binding;
+ * 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +63,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+/* after <time.h>: it uses struct timespec without including it */
+#include <linux/errqueue.h>
 
 #include <devmem/devmem.h>
 
@@ -51,13 +76,24 @@
 #define PAT_CHUNK (64u * 1024)     /* validation compares this much per memcmp */
 #define POOL_SETTLE_MS 2000        /* wait for in-flight buffers at the end */
 
+#define SEND_SIZE_DEF (2u << 20)   /* client: bytes per sendmsg call (--send-size) */
+#define IOV_BATCH 1024u            /* client: iovs per sendmsg call at most (UIO_MAXIOV) */
+#define TX_RING 65536u             /* client: zero-copy calls in flight at most */
+#define STALL_MS 60000             /* client: no progress this long is a failure */
+#define CLOSE_WAIT_MS 30000        /* client: wait for the peer's FIN at the end */
+
 struct opts {
 	bool listen;
 	const char *ifname;
 	const char *server;
 	const char *client;
+	const char *tun_peer;     /* --tun-peer ADDR[/PREFIX], or NULL */
 	unsigned port;
 	unsigned long validate;   /* 0: off */
+	uint64_t chunk;           /* client -z: bytes per iov (0: one iov per range) */
+	uint64_t gen_bytes;       /* client --bytes: generator mode (0: line mode) */
+	uint64_t send_size;       /* client: bytes per sendmsg call in generator mode */
+	const char *cc;           /* client --cc: TCP_CONGESTION, or NULL: the stack's default */
 	unsigned nq;              /* -q */
 	unsigned first_q;         /* -t */
 	int mem;
@@ -118,32 +154,62 @@ static void usage(FILE *f, const char *argv0)
 		"usage: %s -l -s SERVER_IP [-c CLIENT_IP] [-f IFNAME] [-p PORT] [-v N]\n"
 		"          [-q NUM] [-t START] [--mem host|sealed] [--buf-size N]\n"
 		"          [--dmabuf-size N[K|M|G]] [--queues N] [--conns N]\n"
-		"          [--hold-ms MS] [--progress] [--verbose]\n"
+		"          [--hold-ms MS] [--tun-peer ADDR[/PREFIX]] [--progress] [--verbose]\n"
+		"       %s -s SERVER_IP -c CLIENT_IP [-f IFNAME] [-p PORT] [-z CHUNK]\n"
+		"          [--bytes N [-v N] [--send-size N]] [--mem host|sealed]\n"
+		"          [--dmabuf-size N] [--cc NAME] [--tun-peer ADDR[/PREFIX]]\n"
+		"          [--progress] [--verbose]\n"
 		"\n"
-		"ncdevmem's server (receive) mode on the devmem userspace stack.\n"
+		"ncdevmem on the devmem userspace stack: server (receive, -l) and client\n"
+		"(transmit) modes, over a TUN interface.\n"
 		"\n"
-		"  -l               server mode: accept and receive (client mode: later)\n"
+		"  -l               server mode: accept and receive into device memory\n"
+		"                   (without -l: client mode, send from device memory)\n"
 		"  -f IFNAME        TUN interface, created when absent (dmtun0)\n"
-		"  -s SERVER_IP     the stack's address, IPv4 or IPv6 (required)\n"
-		"  -c CLIENT_IP     address given to the kernel side of the TUN link\n"
-		"                   (same family as -s; default: leave the link as is)\n"
-		"  -p PORT          TCP port to listen on (5201)\n"
-		"  -v N             validate ncdevmem's pattern: seed 1, +1 per byte,\n"
-		"                   0 at N; byte = seed, or '\\n' for 0\n"
-		"  -q NUM           RX queues to bind (1)\n"
-		"  -t START         first queue to bind (0)\n"
+		"  -s SERVER_IP     server: the stack's address; client: the address to\n"
+		"                   connect to, given to the kernel side of the TUN link.\n"
+		"                   IPv4 or IPv6 (required)\n"
+		"  -c CLIENT_IP     server: address given to the kernel side of the TUN\n"
+		"                   link (default: leave the link as is); client: the\n"
+		"                   stack's address (required). Same family as -s\n"
+		"  -p PORT          TCP port (5201)\n"
+		"  -v N             ncdevmem's pattern: seed 1, +1 per byte, 0 at N;\n"
+		"                   byte = seed, or '\\n' for 0. Server: validate it;\n"
+		"                   client (--bytes only): send it\n"
+		"  -q NUM           server: RX queues to bind (1)\n"
+		"  -t START         server: first queue to bind (0)\n"
+		"  -z CHUNK         client: split each send into iovs of CHUNK bytes\n"
+		"                   (K/M suffixes; default: one iov per range)\n"
+		"  --bytes N        client: generator mode, send N bytes (K/M/G/T) of the\n"
+		"                   -v pattern from the dmabuf with no copy, instead of\n"
+		"                   stdin lines\n"
+		"  --send-size N    client: bytes per sendmsg call with --bytes (2M)\n"
+		"  --cc NAME        client: the socket's congestion control\n"
+		"                   (TCP_CONGESTION: cubic or reno; default: the stack's)\n"
 		"  --mem KIND       memory provider of the dmabuf: host or sealed (host)\n"
 		"  --buf-size N     payload buffer size, a power of two >= 4096 (4096)\n"
 		"  --dmabuf-size N  dmabuf size, K/M/G suffixes allowed (64M)\n"
 		"  --queues N       RX queues of the stack (max(1, START+NUM))\n"
-		"  --conns N        accept N connections concurrently, one thread each (1)\n"
-		"  --hold-ms MS     after the first frag keep every token MS ms before\n"
-		"                   giving any back, while still reading (test aid)\n"
+		"  --conns N        server: accept N connections concurrently, one thread\n"
+		"                   each (1)\n"
+		"  --hold-ms MS     server: after the first frag keep every token MS ms\n"
+		"                   before giving any back, while still reading (test aid)\n"
+		"  --tun-peer ADDR[/PREFIX]\n"
+		"                   give the kernel side of the TUN link this address and\n"
+		"                   prefix (24 or 64 by default) instead of the peer's\n"
+		"                   (-c for a server, -s for a client): for two stacks on\n"
+		"                   two TUN interfaces that the kernel forwards between\n"
 		"  --progress       bytes and throughput on stderr every second\n"
 		"                   (on by default when stderr is a terminal)\n"
-		"  --verbose        stack log on stderr\n"
-		"  -h, --help       this text\n",
-		argv0);
+		"  --verbose        stack log on stderr; client: each completion too\n"
+		"  -h, --help       this text\n"
+		"\n"
+		"Client line mode: each line of stdin is written into the dmabuf at\n"
+		"offset 0, sent zero-copy and waited for (its completion read from the\n"
+		"error queue) before the next. Generator mode: the dmabuf, used up to a\n"
+		"multiple of the pattern's period, is filled once and N bytes cycle\n"
+		"through it, each range reused only after its send completed.\n",
+		argv0, argv0);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
@@ -199,6 +265,10 @@ enum {
 	OPT_HOLD_MS,
 	OPT_PROGRESS,
 	OPT_VERBOSE,
+	OPT_BYTES,
+	OPT_SEND_SIZE,
+	OPT_TUN_PEER,
+	OPT_CC,
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -220,11 +290,17 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"hold-ms", required_argument, NULL, OPT_HOLD_MS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"verbose", no_argument, NULL, OPT_VERBOSE},
+		{"chunk", required_argument, NULL, 'z'},
+		{"bytes", required_argument, NULL, OPT_BYTES},
+		{"send-size", required_argument, NULL, OPT_SEND_SIZE},
+		{"tun-peer", required_argument, NULL, OPT_TUN_PEER},
+		{"cc", required_argument, NULL, OPT_CC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *mem = "host";
 	uint64_t v64;
+	bool server_only = false, hold = false;
 	int c;
 
 	*o = (struct opts){
@@ -234,8 +310,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		.buf_size = 4096,
 		.dmabuf_size = 64ull << 20,
 		.conns = 1,
+		.send_size = SEND_SIZE_DEF,
 	};
-	while ((c = getopt_long(argc, argv, "lf:s:c:p:v:q:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "lf:s:c:p:v:q:t:z:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o->listen = true;
@@ -260,9 +337,33 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'q':
 			o->nq = (unsigned)parse_uint("-q (queues to bind)", optarg, 1, 1024);
+			server_only = true;
 			break;
 		case 't':
 			o->first_q = (unsigned)parse_uint("-t (first queue)", optarg, 0, 1023);
+			server_only = true;
+			break;
+		case 'z':
+			if (parse_size(optarg, &v64) || v64 < 1 || v64 > (1ull << 30))
+				die_usage("-z: '%s' must be a size from 1 to 1G", optarg);
+			o->chunk = v64;
+			break;
+		case OPT_BYTES:
+			if (parse_size(optarg, &v64) || v64 < 1)
+				die_usage("--bytes: '%s' is not a size (N, NK, NM, NG or NT, N >= 1)",
+					  optarg);
+			o->gen_bytes = v64;
+			break;
+		case OPT_SEND_SIZE:
+			if (parse_size(optarg, &v64) || v64 < 1 || v64 > (1ull << 30))
+				die_usage("--send-size: '%s' must be a size from 1 to 1G", optarg);
+			o->send_size = v64;
+			break;
+		case OPT_TUN_PEER:
+			o->tun_peer = optarg;
+			break;
+		case OPT_CC:
+			o->cc = optarg;
 			break;
 		case OPT_MEM:
 			mem = optarg;
@@ -285,9 +386,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CONNS:
 			o->conns = (unsigned)parse_uint("--conns", optarg, 1, 4096);
+			server_only |= o->conns > 1;
 			break;
 		case OPT_HOLD_MS:
 			o->hold_ms = (unsigned)parse_uint("--hold-ms", optarg, 0, 3600u * 1000);
+			hold = true;
 			break;
 		case OPT_PROGRESS:
 			o->progress = true;
@@ -305,12 +408,19 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		die_usage("unexpected argument '%s'", argv[optind]);
-	if (!o->listen) {
-		fprintf(stderr, "devmem-nc: client mode is not implemented yet (use -l)\n");
-		exit(2);
-	}
 	if (!o->server)
 		die_usage("-s SERVER_IP is required");
+	if (o->listen) {
+		if (o->chunk || o->gen_bytes || o->cc)
+			die_usage("-z, --bytes and --cc are client options (without -l)");
+	} else {
+		if (!o->client)
+			die_usage("client mode needs -c CLIENT_IP (the stack's address)");
+		if (server_only || hold)
+			die_usage("-q, -t, --conns and --hold-ms are server options (-l)");
+		if (o->validate && !o->gen_bytes)
+			die_usage("-v in client mode needs --bytes (line mode sends stdin)");
+	}
 	o->mem = devmem_mem_parse(mem);
 	if (o->mem < 0)
 		die_usage("--mem: unknown memory '%s' (host or sealed)", mem);
@@ -707,10 +817,10 @@ static void print_stats(struct devmem_stack *stack, struct devmem_binding *b,
 		       " tcp_bad=%" PRIu64 " tcp_ooo=%" PRIu64 " tcp_dup=%" PRIu64
 		       " tcp_rst_sent=%" PRIu64 " tcp_no_socket=%" PRIu64 " tcp_syn_drop=%" PRIu64
 		       " icmp_echo=%" PRIu64 " tcp_zero_window=%" PRIu64 " tcp_retrans=%" PRIu64
-		       " tcp_rto=%" PRIu64 "\n",
+		       " tcp_rto=%" PRIu64 " icmp_pmtu=%" PRIu64 "\n",
 		       ss.ip_in, ss.ip_bad, ss.tcp_in, ss.tcp_bad, ss.tcp_ooo, ss.tcp_dup,
 		       ss.tcp_rst_sent, ss.tcp_no_socket, ss.tcp_syn_drop, ss.icmp_echo,
-		       ss.tcp_zero_window, ss.tcp_retrans, ss.tcp_rto);
+		       ss.tcp_zero_window, ss.tcp_retrans, ss.tcp_rto, ss.icmp_pmtu);
 	fflush(stdout);
 }
 
@@ -733,84 +843,39 @@ static void fmt_peer(const struct sockaddr_storage *ss, char *out, size_t len)
 	snprintf(out, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-/* ---- main ------------------------------------------------------------------- */
+/* ---- server (receive) ------------------------------------------------------ */
 
-int main(int argc, char **argv)
+static int run_server(const struct opts *o, struct devmem_stack *stack, int family,
+		      const struct sockaddr *sa, socklen_t salen)
 {
-	struct opts o;
-	struct devmem_config cfg;
-	struct devmem_tun_opts tun = {0};
-	struct sockaddr_storage sa = {0};
-	socklen_t salen;
-	int family;
-
-	parse_args(argc, argv, &o);
-	signal(SIGPIPE, SIG_IGN);
-
-	devmem_config_init(&cfg);
-	cfg.rx_queues = o.queues;
-	cfg.buf_size = o.buf_size;
-	cfg.verbose = o.verbose;
-	tun.ifname = o.ifname;
-	tun.prefix4 = 24;
-	tun.prefix6 = 64;
-
-	if (inet_pton(AF_INET, o.server, &cfg.ipv4) == 1) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
-
-		family = AF_INET;
-		s4->sin_family = AF_INET;
-		s4->sin_addr = cfg.ipv4;
-		s4->sin_port = htons((uint16_t)o.port);
-		salen = sizeof(*s4);
-		if (o.client && inet_pton(AF_INET, o.client, &tun.peer_ipv4) != 1)
-			die_usage("-c: '%s' is not an IPv4 address (-s is IPv4)", o.client);
-	} else if (inet_pton(AF_INET6, o.server, &cfg.ipv6) == 1) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
-
-		family = AF_INET6;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = cfg.ipv6;
-		s6->sin6_port = htons((uint16_t)o.port);
-		salen = sizeof(*s6);
-		if (o.client && inet_pton(AF_INET6, o.client, &tun.peer_ipv6) != 1)
-			die_usage("-c: '%s' is not an IPv6 address (-s is IPv6)", o.client);
-	} else {
-		die_usage("-s: '%s' is not an IPv4 or IPv6 address", o.server);
-	}
-
-	struct devmem_stack *stack = devmem_stack_open_tun(&cfg, &tun);
-	if (!stack)
-		die("devmem_stack_open_tun(%s): %s", o.ifname, strerror(errno));
-
-	int dmabuf_fd = devmem_dmabuf_alloc((enum devmem_mem)o.mem, (size_t)o.dmabuf_size, 0);
+	int dmabuf_fd = devmem_dmabuf_alloc((enum devmem_mem)o->mem, (size_t)o->dmabuf_size, 0);
 	if (dmabuf_fd < 0)
-		die("devmem_dmabuf_alloc(%s, %" PRIu64 "): %s", devmem_mem_name(o.mem),
-		    o.dmabuf_size, strerror(errno));
+		die("devmem_dmabuf_alloc(%s, %" PRIu64 "): %s", devmem_mem_name(o->mem),
+		    o->dmabuf_size, strerror(errno));
 
-	unsigned *queues = calloc(o.nq, sizeof(*queues));
+	unsigned *queues = calloc(o->nq, sizeof(*queues));
 	if (!queues)
 		die("out of memory");
-	for (unsigned i = 0; i < o.nq; i++)
-		queues[i] = o.first_q + i;
-	struct devmem_binding *binding = devmem_bind_rx(stack, dmabuf_fd, queues, o.nq);
+	for (unsigned i = 0; i < o->nq; i++)
+		queues[i] = o->first_q + i;
+	struct devmem_binding *binding = devmem_bind_rx(stack, dmabuf_fd, queues, o->nq);
 	if (!binding)
-		die("devmem_bind_rx(queues %u..%u): %s", o.first_q, o.first_q + o.nq - 1,
+		die("devmem_bind_rx(queues %u..%u): %s", o->first_q, o->first_q + o->nq - 1,
 		    strerror(errno));
 	free(queues);
 
 	struct shared sh = {
-		.o = &o,
+		.o = o,
 		.dmabuf_fd = dmabuf_fd,
 		.binding_id = devmem_binding_id(binding),
 	};
-	if (o.validate) {
-		sh.period = pattern_period(o.validate);
+	if (o->validate) {
+		sh.period = pattern_period(o->validate);
 		sh.pat = malloc(PAT_CHUNK + sh.period);
 		if (!sh.pat)
 			die("out of memory");
-		pattern_fill(sh.pat, PAT_CHUNK + sh.period, o.validate);
-		if (o.mem == DEVMEM_MEM_HOST) {
+		pattern_fill(sh.pat, PAT_CHUNK + sh.period, o->validate);
+		if (o->mem == DEVMEM_MEM_HOST) {
 			/* The application's own read-only view; the stack places
 			 * payload through its mapping, we only look. */
 			ssize_t len = devmem_dmabuf_size(dmabuf_fd);
@@ -832,22 +897,22 @@ int main(int argc, char **argv)
 	int one = 1;
 	if (devmem_setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		fprintf(stderr, "warning: setsockopt(SO_REUSEADDR): %s\n", strerror(errno));
-	if (devmem_bind(lfd, (struct sockaddr *)&sa, salen))
-		die("bind(%s port %u): %s", o.server, o.port, strerror(errno));
-	if (devmem_listen(lfd, (int)o.conns + 16))
+	if (devmem_bind(lfd, sa, salen))
+		die("bind(%s port %u): %s", o->server, o->port, strerror(errno));
+	if (devmem_listen(lfd, (int)o->conns + 16))
 		die("listen: %s", strerror(errno));
 	printf("listening on %s port %u (ifname %s, mem %s, queues %u..%u of %u, binding %u)\n",
-	       o.server, o.port, o.ifname, devmem_mem_name(o.mem), o.first_q,
-	       o.first_q + o.nq - 1, o.queues, sh.binding_id);
+	       o->server, o->port, o->ifname, devmem_mem_name(o->mem), o->first_q,
+	       o->first_q + o->nq - 1, o->queues, sh.binding_id);
 	fflush(stdout);
 
 	pthread_t prog;
-	bool prog_on = o.progress && pthread_create(&prog, NULL, progress_main, NULL) == 0;
+	bool prog_on = o->progress && pthread_create(&prog, NULL, progress_main, NULL) == 0;
 
-	struct conn *conns = calloc(o.conns, sizeof(*conns));
+	struct conn *conns = calloc(o->conns, sizeof(*conns));
 	if (!conns)
 		die("out of memory");
-	for (unsigned i = 0; i < o.conns; i++) {
+	for (unsigned i = 0; i < o->conns; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		char pbuf[INET6_ADDRSTRLEN + 16];
@@ -869,7 +934,7 @@ int main(int argc, char **argv)
 	uint64_t bytes = 0, dfrags = 0, lfrags = 0, copied = 0, t0 = UINT64_MAX, t1 = 0;
 	bool failed = false;
 
-	for (unsigned i = 0; i < o.conns; i++) {
+	for (unsigned i = 0; i < o->conns; i++) {
 		struct conn *c = &conns[i];
 
 		pthread_join(c->thread, NULL);
@@ -888,8 +953,8 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&prog_lock);
 		pthread_join(prog, NULL);
 	}
-	if (o.conns > 1) {
-		for (unsigned i = 0; i < o.conns; i++) {
+	if (o->conns > 1) {
+		for (unsigned i = 0; i < o->conns; i++) {
 			struct conn *c = &conns[i];
 			char prefix[32];
 
@@ -903,20 +968,628 @@ int main(int argc, char **argv)
 		printf("copied: bytes=%" PRIu64 " (ordinary TCP data, no devmem cmsg)\n", copied);
 	fflush(stdout);
 
-	for (unsigned i = 0; i < o.conns; i++) {
+	for (unsigned i = 0; i < o->conns; i++) {
 		free(conns[i].held);
 		devmem_close(conns[i].fd);
 	}
 	free(conns);
 	devmem_close(lfd);
 
-	print_stats(stack, binding, &o);
+	print_stats(stack, binding, o);
 	if (devmem_unbind(binding))
 		fprintf(stderr, "devmem_unbind: %s\n", strerror(errno));
 	if (sh.map)
 		munmap((void *)sh.map, sh.map_len);
 	devmem_dmabuf_free(dmabuf_fd);
-	devmem_stack_close(stack);
 	free(sh.pat);
 	return failed ? 1 : 0;
+}
+
+/* ---- client (transmit) ------------------------------------------------------ */
+
+/*
+ * Zero-copy calls of one socket, numbered from 0 like the kernel's
+ * notifications. Calls complete in order (ACKs are cumulative), so the calls
+ * in flight are [done, next) and ends[id % TX_RING] is the stream position
+ * just past call id: completing it frees the dmabuf up to there.
+ */
+struct tx {
+	const struct opts *o;
+	int fd;
+	int family;
+	uint32_t binding_id;
+	int dmabuf_fd;
+	unsigned char *map;    /* host dmabuf mapped for writing, or NULL (sealed) */
+	size_t map_len;
+	uint32_t next;         /* number the next successful call gets */
+	uint32_t done;         /* every call below this completed */
+	uint64_t *ends;        /* TX_RING entries */
+	uint64_t head;         /* stream bytes handed to sendmsg */
+	uint64_t tail;         /* stream bytes whose calls completed */
+	uint64_t completions;  /* call numbers reported complete, duplicates too */
+	uint64_t notifications;/* error-queue messages read */
+	uint64_t zc_copied;    /* of which SO_EE_CODE_ZEROCOPY_COPIED */
+	uint64_t t_progress;   /* last time head or tail moved */
+	bool bad;              /* a completion out of order, twice, unknown, or an error */
+};
+
+/* The application writes into its dmabuf: through its mapping (host), or
+ * with devmem_dmabuf_write (sealed: never mapped). */
+static void tx_write(struct tx *t, uint64_t off, const void *src, size_t len)
+{
+	if (t->map) {
+		memcpy(t->map + off, src, len);
+		return;
+	}
+	if (devmem_dmabuf_write(t->dmabuf_fd, off, src, len) < 0)
+		die("devmem_dmabuf_write(%zu bytes at %" PRIu64 "): %s", len, off, strerror(errno));
+}
+
+/* Fill [0, region) with the -v pattern from stream offset 0; region is a
+ * multiple of the period, so the stream continues across the wrap. */
+static void tx_fill_pattern(struct tx *t, uint64_t region, unsigned long n)
+{
+	unsigned period = pattern_period(n);
+	size_t blen = (1u << 20) / period * period;
+	unsigned char *buf = malloc(blen);
+
+	if (!buf)
+		die("out of memory");
+	pattern_fill(buf, blen, n);
+	for (uint64_t off = 0; off < region; off += blen)
+		tx_write(t, off, buf, region - off < blen ? (size_t)(region - off) : blen);
+	free(buf);
+}
+
+/*
+ * iovs for len bytes starting at dmabuf offset off of a ring of region
+ * bytes: split at the wrap and into -z CHUNK pieces, at most IOV_BATCH of
+ * them. Each iov_base is an offset into the dmabuf, not a pointer. Returns
+ * the number of iovs; *covered is how many of the len bytes they hold.
+ */
+static unsigned tx_iovs(const struct tx *t, struct iovec *iov, uint64_t off, uint64_t len,
+			uint64_t region, uint64_t *covered)
+{
+	unsigned n = 0;
+
+	*covered = 0;
+	while (len && n < IOV_BATCH) {
+		uint64_t c = len < region - off ? len : region - off;
+
+		if (t->o->chunk && c > t->o->chunk)
+			c = t->o->chunk;
+		iov[n].iov_base = (void *)(uintptr_t)off;
+		iov[n].iov_len = (size_t)c;
+		n++;
+		off = off + c == region ? 0 : off + c;
+		len -= c;
+		*covered += c;
+	}
+	return n;
+}
+
+/* One sendmsg(MSG_ZEROCOPY) naming the TX binding; a call that sent
+ * anything gets the next number. */
+static ssize_t tx_send(struct tx *t, struct iovec *iov, unsigned n)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = {
+		.msg_iov = iov,
+		.msg_iovlen = n,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_DEVMEM_DMABUF;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &t->binding_id, sizeof(uint32_t));
+	r = devmem_sendmsg(t->fd, &msg, MSG_ZEROCOPY);
+	if (r > 0) {
+		t->ends[t->next % TX_RING] = t->head + (uint64_t)r;
+		t->next++;
+		t->head += (uint64_t)r;
+		t->t_progress = now_ns();
+		atomic_fetch_add_explicit(&total_bytes, (uint64_t)r, memory_order_relaxed);
+	}
+	return r;
+}
+
+/* One completion, calls [lo, hi]: it must start right after the previous one
+ * and end at a call that was made. */
+static void tx_complete(struct tx *t, uint32_t lo, uint32_t hi)
+{
+	uint32_t inflight = t->next - t->done;
+
+	t->completions += (uint64_t)(uint32_t)(hi - lo) + 1;
+	if (t->o->verbose)
+		fprintf(stderr, "tx complete [%u,%u]\n", lo, hi);
+	if (lo != t->done || (uint32_t)(hi - lo) >= inflight) {
+		printf("completion error: calls [%u, %u] reported complete; expected a range "
+		       "from %u to at most %u\n",
+		       lo, hi, t->done, t->next - 1);
+		fflush(stdout);
+		t->bad = true;
+		/* a gap (lo above done) still frees what it covers; a duplicate
+		 * or a call never made frees nothing */
+		if ((uint32_t)(lo - t->done) >= inflight || (uint32_t)(hi - t->done) >= inflight)
+			return;
+	}
+	t->tail = t->ends[hi % TX_RING];
+	t->done = hi + 1;
+	t->t_progress = now_ns();
+}
+
+/* Read every completion on the error queue; returns how many were read. */
+static unsigned tx_reap(struct tx *t)
+{
+	int want_level = t->family == AF_INET ? SOL_IP : SOL_IPV6;
+	int want_type = t->family == AF_INET ? IP_RECVERR : IPV6_RECVERR;
+	unsigned got = 0;
+
+	for (;;) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+					    sizeof(struct sockaddr_in6)) + 64];
+			struct cmsghdr align;
+		} ctl;
+		struct msghdr msg = {.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+		struct sock_extended_err ee;
+		bool found = false;
+		ssize_t r = devmem_recvmsg(t->fd, &msg, MSG_ERRQUEUE);
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return got;
+			if (errno == EINTR)
+				continue;
+			die("recvmsg(MSG_ERRQUEUE): %s", strerror(errno));
+		}
+		if (msg.msg_flags & MSG_CTRUNC)
+			die("recvmsg(MSG_ERRQUEUE): control data truncated (MSG_CTRUNC)");
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			if (cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+				die("recvmsg(MSG_ERRQUEUE): short cmsg (%zu bytes)",
+				    (size_t)cm->cmsg_len);
+			if (cm->cmsg_level != want_level || cm->cmsg_type != want_type) {
+				printf("completion error: cmsg level %d type %d, want %d/%d\n",
+				       cm->cmsg_level, cm->cmsg_type, want_level, want_type);
+				t->bad = true;
+			}
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			found = true;
+			break;
+		}
+		if (!found)
+			die("recvmsg(MSG_ERRQUEUE) returned %zd with no IP_RECVERR/IPV6_RECVERR cmsg", r);
+		t->notifications++;
+		got++;
+		if (ee.ee_origin != SO_EE_ORIGIN_ZEROCOPY || ee.ee_errno != 0) {
+			printf("completion error: ee_origin %u ee_errno %u (%s), want origin %u errno 0\n",
+			       ee.ee_origin, ee.ee_errno, strerror((int)ee.ee_errno),
+			       SO_EE_ORIGIN_ZEROCOPY);
+			fflush(stdout);
+			t->bad = true;
+			continue;
+		}
+		if (ee.ee_code == SO_EE_CODE_ZEROCOPY_COPIED)
+			t->zc_copied++;
+		tx_complete(t, ee.ee_info, ee.ee_data);
+	}
+}
+
+/* A pending socket error ends the run (POLLERR with an empty error queue). */
+static void tx_check_error(struct tx *t)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (devmem_getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		die("connection failed: %s (%" PRIu64 " bytes sent, %u calls in flight)",
+		    strerror(err), t->head, t->next - t->done);
+}
+
+/* Wait up to a second for events (POLLERR is always reported) and reap the
+ * completions that arrived. Fails the run once nothing moved for STALL_MS.
+ * Returns revents. */
+static short tx_wait(struct tx *t, short events)
+{
+	struct pollfd pfd = {.fd = t->fd, .events = events | POLLERR};
+	int r = devmem_poll(&pfd, 1, 1000);
+
+	if (r < 0) {
+		if (errno == EINTR)
+			return 0;
+		die("devmem_poll: %s", strerror(errno));
+	}
+	if (r > 0 && (pfd.revents & POLLERR) && tx_reap(t) == 0)
+		tx_check_error(t);
+	if (now_ns() - t->t_progress > STALL_MS * 1000000ull)
+		die("stalled: nothing sent or completed for %d s (%" PRIu64 " bytes sent, %"
+		    PRIu64 " completed, calls %u..%u in flight)",
+		    STALL_MS / 1000, t->head, t->tail, t->done, t->next - 1);
+	return r > 0 ? pfd.revents : 0;
+}
+
+/* Send dmabuf [off, off + len) of a ring of region bytes, all of it, in as
+ * many calls as the send buffer takes. */
+static void tx_send_range(struct tx *t, uint64_t off, uint64_t len, uint64_t region)
+{
+	struct iovec iov[IOV_BATCH];
+
+	while (len) {
+		uint64_t covered;
+		unsigned n = tx_iovs(t, iov, off, len, region, &covered);
+		ssize_t r = tx_send(t, iov, n);
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+				tx_wait(t, POLLOUT);
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			die("sendmsg(MSG_ZEROCOPY, %u iovs, %" PRIu64 " bytes at offset %" PRIu64
+			    "): %s", n, covered, off, strerror(errno));
+		}
+		off = (off + (uint64_t)r) % region;
+		len -= (uint64_t)r;
+	}
+}
+
+/* Until every call made so far completed, or STALL_MS without one. */
+static void tx_drain(struct tx *t)
+{
+	while (t->done != t->next) {
+		if (tx_reap(t))
+			continue;
+		short re = tx_wait(t, POLLERR);
+
+		if ((re & POLLHUP) && t->done != t->next && tx_reap(t) == 0) {
+			printf("completion error: connection closed with calls %u..%u never completed\n",
+			       t->done, t->next - 1);
+			t->bad = true;
+			return;
+		}
+	}
+}
+
+/* Line mode, as ncdevmem's client: each stdin line goes into the dmabuf at
+ * offset 0, is sent and completes before the next is read (a line longer
+ * than the dmabuf goes in dmabuf-sized pieces). */
+static void client_lines(struct tx *t, uint64_t region)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		for (size_t off = 0; off < (size_t)len;) {
+			size_t n = (size_t)len - off;
+
+			if (n > region)
+				n = (size_t)region;
+			tx_write(t, 0, line + off, n);
+			tx_send_range(t, 0, n, region);
+			tx_drain(t);
+			off += n;
+		}
+	}
+	if (ferror(stdin))
+		die("reading stdin: %s", strerror(errno));
+	free(line);
+}
+
+/* Generator mode: total bytes cycling through [0, region) of the dmabuf,
+ * never more than region bytes in flight. */
+static void client_generate(struct tx *t, uint64_t total, uint64_t region)
+{
+	struct iovec iov[IOV_BATCH];
+
+	while (t->head < total) {
+		uint64_t room = region - (t->head - t->tail);
+
+		if (!room || t->next - t->done == TX_RING) {
+			/* every range is in flight: wait for a completion */
+			if (tx_reap(t) == 0)
+				tx_wait(t, POLLERR);
+			continue;
+		}
+		uint64_t len = total - t->head, covered;
+
+		if (len > t->o->send_size)
+			len = t->o->send_size;
+		if (len > room)
+			len = room;
+		unsigned n = tx_iovs(t, iov, t->head % region, len, region, &covered);
+		ssize_t r = tx_send(t, iov, n);
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+				if (tx_reap(t) == 0)
+					tx_wait(t, POLLOUT);
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			die("sendmsg(MSG_ZEROCOPY, %u iovs, %" PRIu64 " bytes at offset %" PRIu64
+			    "): %s", n, covered, t->head % region, strerror(errno));
+		}
+		/* completions arrive as ACKs do: pick them up between calls */
+		tx_reap(t);
+	}
+}
+
+/* After our FIN: read (and drop) until the peer closes, so that the stack is
+ * not torn down under a connection still closing. */
+static bool tx_wait_peer_close(struct tx *t)
+{
+	uint64_t deadline = now_ns() + CLOSE_WAIT_MS * 1000000ull;
+	char sink[4096];
+
+	for (;;) {
+		ssize_t r = devmem_recv(t->fd, sink, sizeof(sink), 0);
+
+		if (r == 0)
+			return true;
+		if (r > 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return errno == ECONNRESET;
+		if (now_ns() >= deadline)
+			return false;
+		struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
+
+		if (devmem_poll(&pfd, 1, 200) < 0 && errno != EINTR)
+			die("devmem_poll: %s", strerror(errno));
+	}
+}
+
+static void print_tx_stats(struct devmem_stack *stack, const struct devmem_binding_stats *bs)
+{
+	struct devmem_stack_stats ss;
+
+	if (devmem_stack_stats(stack, &ss)) {
+		printf("tx: stats unavailable: %s\n", strerror(errno));
+		return;
+	}
+	printf("tx: bytes=%" PRIu64 " dev_bytes=%" PRIu64 " copied_bytes=%" PRIu64
+	       " zc_host_bytes=%" PRIu64 " retrans_bytes=%" PRIu64 " retrans_dev_bytes=%" PRIu64
+	       " zc_completions=%" PRIu64 " dma_errors=%" PRIu64 " binding_tx_bytes=%" PRIu64
+	       " binding_tx_pending=%" PRIu64 "\n",
+	       ss.tx_bytes, ss.tx_dev_bytes, ss.tx_copied_bytes, ss.tx_zc_host_bytes,
+	       ss.tcp_retrans_bytes, ss.tcp_retrans_dev_bytes, ss.zc_completions, ss.tx_dma_errors,
+	       bs->tx_bytes, bs->tx_pending);
+	printf("stack: ip_in=%" PRIu64 " ip_bad=%" PRIu64 " tcp_in=%" PRIu64 " tcp_bad=%" PRIu64
+	       " tcp_dup=%" PRIu64 " tcp_rst_sent=%" PRIu64 " tcp_zero_window=%" PRIu64
+	       " tcp_retrans=%" PRIu64 " tcp_rto=%" PRIu64 " icmp_pmtu=%" PRIu64 "\n",
+	       ss.ip_in, ss.ip_bad, ss.tcp_in, ss.tcp_bad, ss.tcp_dup, ss.tcp_rst_sent,
+	       ss.tcp_zero_window, ss.tcp_retrans, ss.tcp_rto, ss.icmp_pmtu);
+	fflush(stdout);
+}
+
+static int run_client(const struct opts *o, struct devmem_stack *stack, int family,
+		      const struct sockaddr *sa, socklen_t salen)
+{
+	struct tx t = {.o = o, .family = family};
+	unsigned period = o->validate ? pattern_period(o->validate) : 1;
+	uint64_t region = o->dmabuf_size / period * period;
+	bool failed = false;
+
+	if (!region)
+		die_usage("--dmabuf-size %" PRIu64 " is below the pattern's period (%u)",
+			  o->dmabuf_size, period);
+	t.ends = calloc(TX_RING, sizeof(*t.ends));
+	if (!t.ends)
+		die("out of memory");
+
+	t.dmabuf_fd = devmem_dmabuf_alloc((enum devmem_mem)o->mem, (size_t)o->dmabuf_size, 0);
+	if (t.dmabuf_fd < 0)
+		die("devmem_dmabuf_alloc(%s, %" PRIu64 "): %s", devmem_mem_name(o->mem),
+		    o->dmabuf_size, strerror(errno));
+	struct devmem_binding *binding = devmem_bind_tx(stack, t.dmabuf_fd);
+	if (!binding)
+		die("devmem_bind_tx: %s", strerror(errno));
+	t.binding_id = devmem_binding_id(binding);
+	if (o->mem == DEVMEM_MEM_HOST) {
+		/* the application's own view, for writing the data */
+		void *m = mmap(NULL, (size_t)o->dmabuf_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       t.dmabuf_fd, 0);
+
+		if (m == MAP_FAILED)
+			die("mmap(dmabuf): %s", strerror(errno));
+		t.map = m;
+		t.map_len = (size_t)o->dmabuf_size;
+	}
+	if (o->gen_bytes && o->validate)
+		tx_fill_pattern(&t, region, o->validate);
+
+	t.fd = devmem_socket(stack, family, SOCK_STREAM, 0);
+	if (t.fd < 0)
+		die("socket: %s", strerror(errno));
+	int one = 1;
+	if (devmem_setsockopt(t.fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
+		die("setsockopt(SO_ZEROCOPY): %s", strerror(errno));
+	if (o->cc && devmem_setsockopt(t.fd, IPPROTO_TCP, TCP_CONGESTION, o->cc,
+				       (socklen_t)strlen(o->cc)))
+		die("setsockopt(TCP_CONGESTION, %s): %s", o->cc, strerror(errno));
+	if (devmem_connect(t.fd, sa, salen))
+		die("connect(%s port %u): %s", o->server, o->port, strerror(errno));
+	if (devmem_fcntl(t.fd, F_SETFL, devmem_fcntl(t.fd, F_GETFL) | O_NONBLOCK))
+		die("fcntl(O_NONBLOCK): %s", strerror(errno));
+	printf("connected to %s port %u from %s (ifname %s, mem %s, binding %u, %s)\n",
+	       o->server, o->port, o->client, o->ifname, devmem_mem_name(o->mem), t.binding_id,
+	       o->gen_bytes ? "generator" : "line mode");
+	fflush(stdout);
+
+	pthread_t prog;
+	bool prog_on = o->progress && pthread_create(&prog, NULL, progress_main, NULL) == 0;
+	uint64_t t0 = now_ns();
+
+	t.t_progress = t0;
+	if (o->gen_bytes)
+		client_generate(&t, o->gen_bytes, region);
+	else
+		client_lines(&t, region);
+	if (devmem_shutdown(t.fd, SHUT_WR))
+		die("shutdown(SHUT_WR): %s", strerror(errno));
+	tx_drain(&t);
+	uint64_t t1 = now_ns();
+
+	if (prog_on) {
+		pthread_mutex_lock(&prog_lock);
+		prog_stop = true;
+		pthread_cond_signal(&prog_cond);
+		pthread_mutex_unlock(&prog_lock);
+		pthread_join(prog, NULL);
+	}
+	if (!tx_wait_peer_close(&t)) {
+		printf("warning: the peer did not close within %d s\n", CLOSE_WAIT_MS / 1000);
+		fflush(stdout);
+	}
+
+	bool once = !t.bad && t.done == t.next && t.completions == t.next;
+	double s = (double)(t1 - t0) / 1e9;
+
+	printf("summary: bytes=%" PRIu64 " seconds=%.3f gbps=%.2f sends=%u completions=%" PRIu64
+	       " notifications=%" PRIu64 " zc_copied=%" PRIu64 " completed_once=%s\n",
+	       t.head, s, s > 0 ? (double)t.head * 8 / s / 1e9 : 0.0, t.next, t.completions,
+	       t.notifications, t.zc_copied, once ? "yes" : "no");
+	fflush(stdout);
+	failed |= !once;
+	devmem_close(t.fd);
+
+	/* Every byte was acknowledged, so nothing may stay queued on the
+	 * binding; allow a moment for the connection's last segments. */
+	struct devmem_binding_stats bs = {0};
+	uint64_t deadline = now_ns() + POOL_SETTLE_MS * 1000000ull;
+
+	for (;;) {
+		if (devmem_binding_stats(binding, &bs))
+			die("devmem_binding_stats: %s", strerror(errno));
+		if (bs.tx_pending == 0 || now_ns() >= deadline)
+			break;
+		usleep(10000);
+	}
+	print_tx_stats(stack, &bs);
+	if (!bs.is_tx) {
+		printf("binding error: devmem_binding_stats says the binding is not TX\n");
+		failed = true;
+	}
+	if (bs.tx_pending) {
+		printf("binding error: %" PRIu64 " bytes still pending on the TX binding\n",
+		       bs.tx_pending);
+		failed = true;
+	}
+	fflush(stdout);
+	if (devmem_unbind(binding))
+		fprintf(stderr, "devmem_unbind: %s\n", strerror(errno));
+	if (t.map)
+		munmap(t.map, t.map_len);
+	devmem_dmabuf_free(t.dmabuf_fd);
+	free(t.ends);
+	return failed ? 1 : 0;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+/* ADDR[/PREFIX] of the given family; the prefix only where prefix != NULL. */
+static void parse_addr(const char *what, const char *s, int family, void *addr,
+		       unsigned *prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+
+	if (n >= sizeof(buf) || (memcpy(buf, s, n), buf[n] = 0, inet_pton(family, buf, addr) != 1)) {
+		if (!strcmp(what, "-s"))
+			die_usage("-s: '%s' is not an IPv4 or IPv6 address", s);
+		die_usage("%s: '%s' is not an %s address (-s is %s)", what, s, fam, fam);
+	}
+	if (slash && !prefix)
+		die_usage("%s: '%s': only --tun-peer takes a /PREFIX", what, s);
+	if (slash)
+		*prefix = (unsigned)parse_uint(what, slash + 1, 1, family == AF_INET ? 32 : 128);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct devmem_config cfg;
+	struct devmem_tun_opts tun = {0};
+	struct sockaddr_storage sa = {0};
+	socklen_t salen;
+	int family;
+
+	parse_args(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+
+	devmem_config_init(&cfg);
+	cfg.rx_queues = o.queues;
+	cfg.buf_size = o.buf_size;
+	cfg.verbose = o.verbose;
+	tun.ifname = o.ifname;
+	tun.prefix4 = 24;
+	tun.prefix6 = 64;
+
+	/*
+	 * The stack takes SERVER_IP in server mode and CLIENT_IP in client
+	 * mode; the kernel side of the TUN link takes the other one, unless
+	 * --tun-peer names its address (then the kernel routes to the peer
+	 * through another interface, e.g. a second stack's TUN).
+	 */
+	const char *self = o.listen ? o.server : o.client;
+	const char *self_what = o.listen ? "-s" : "-c";
+	const char *peer = o.tun_peer ? o.tun_peer : o.listen ? o.client : o.server;
+	const char *peer_what = o.tun_peer ? "--tun-peer" : o.listen ? "-c" : "-s";
+	unsigned *peer_prefix;
+
+	if (strchr(o.server, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+
+		family = AF_INET6;
+		parse_addr("-s", o.server, family, &s6->sin6_addr, NULL);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)o.port);
+		salen = sizeof(*s6);
+		parse_addr(self_what, self, family, &cfg.ipv6, NULL);
+		peer_prefix = o.tun_peer ? &tun.prefix6 : NULL;
+		if (peer)
+			parse_addr(peer_what, peer, family, &tun.peer_ipv6, peer_prefix);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+
+		family = AF_INET;
+		parse_addr("-s", o.server, family, &s4->sin_addr, NULL);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)o.port);
+		salen = sizeof(*s4);
+		parse_addr(self_what, self, family, &cfg.ipv4, NULL);
+		peer_prefix = o.tun_peer ? &tun.prefix4 : NULL;
+		if (peer)
+			parse_addr(peer_what, peer, family, &tun.peer_ipv4, peer_prefix);
+	}
+
+	struct devmem_stack *stack = devmem_stack_open_tun(&cfg, &tun);
+	if (!stack)
+		die("devmem_stack_open_tun(%s): %s", o.ifname, strerror(errno));
+
+	int rc = o.listen ? run_server(&o, stack, family, (struct sockaddr *)&sa, salen)
+			  : run_client(&o, stack, family, (struct sockaddr *)&sa, salen);
+
+	devmem_stack_close(stack);
+	return rc;
 }

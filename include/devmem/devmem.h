@@ -51,6 +51,9 @@ int devmem_dmabuf_mem(int dmabuf_fd);
 /* The application's (not the stack's) view of the memory: copy len bytes at
  * off into dst. For host memory an application may mmap the fd instead. */
 ssize_t devmem_dmabuf_read(int dmabuf_fd, uint64_t off, void *dst, size_t len);
+/* The application's writes into the memory (what a TX binding sends):
+ * len bytes from src to off. EFAULT when the range runs past the end. */
+ssize_t devmem_dmabuf_write(int dmabuf_fd, uint64_t off, const void *src, size_t len);
 /* Parse "host" / "sealed"; -1 when unknown. */
 int devmem_mem_parse(const char *name);
 const char *devmem_mem_name(enum devmem_mem mem);
@@ -119,7 +122,7 @@ uint32_t devmem_binding_id(const struct devmem_binding *binding);
  * read from the error queue: reusing it earlier is the application's bug (the
  * peer may receive the new bytes), never a crash. devmem_unbind() releases
  * it; sends still queued keep the memory alive until they complete.
- * EBADF: not a dmabuf.
+ * EBADF: not a dmabuf. A send naming another stack's TX binding is ENODEV.
  */
 struct devmem_binding *devmem_bind_tx(struct devmem_stack *stack, int dmabuf_fd);
 /* Unbind: the queues go back to host memory; the dmabuf's buffers are let go
@@ -191,6 +194,10 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 int devmem_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 /* F_GETFL / F_SETFL (O_NONBLOCK). */
 int devmem_fcntl(int fd, int cmd, ...);
+/* ioctl(2) on a socket, as tcp_ioctl: SIOCINQ (= FIONREAD) bytes readable,
+ * SIOCOUTQ bytes not yet acknowledged, SIOCOUTQNSD bytes not yet sent (each
+ * an int *; EINVAL on a listener), FIONBIO (int *). Others: ENOTTY. */
+int devmem_ioctl(int fd, unsigned long request, ...);
 ssize_t devmem_recv(int fd, void *buf, size_t len, int flags);
 ssize_t devmem_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t devmem_send(int fd, const void *buf, size_t len, int flags);

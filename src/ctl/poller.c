@@ -88,6 +88,19 @@ bool stack_busy_poll(struct devmem_stack *s, unsigned queue)
 	return true;
 }
 
+void stack_poll_now(struct devmem_stack *s, unsigned queue)
+{
+	struct nic_rxq *q = &s->nic.q[queue];
+
+	/* The poller holds q->lock for a whole round: once we have it, a frame
+	 * it took is processed, and what is left in the link is ours to do. */
+	pthread_mutex_lock(&q->lock);
+	while (poll_once(s, q, false) == NIC_BURST)
+		;
+	nic_tx_push(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
 void *stack_poller_main(void *arg)
 {
 	struct nic_rxq *q = arg;

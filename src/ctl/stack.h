@@ -107,6 +107,11 @@ void stack_seg_free(struct devmem_stack *s, struct rxseg *seg);
  * polling); false when another thread holds the queue. Call without the
  * stack lock. */
 bool stack_busy_poll(struct devmem_stack *s, unsigned queue);
+/* Process, in the caller's thread, every frame the link holds for queue
+ * now (and wait for a round the poller is in to finish), then send what
+ * that emitted: a frame handed to the link has had its effect when this
+ * returns (the packetdrill adapter). Call without the stack lock. */
+void stack_poll_now(struct devmem_stack *s, unsigned queue);
 /* A timer may now be due before the poller wakes: wake it. */
 void stack_kick(struct devmem_stack *s, uint64_t deadline);
 

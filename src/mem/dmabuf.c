@@ -154,6 +154,18 @@ ssize_t devmem_dmabuf_read(int fd, uint64_t off, void *dst, size_t len)
 	return r < 0 ? devmem_fail(r) : (ssize_t)len;
 }
 
+ssize_t devmem_dmabuf_write(int fd, uint64_t off, const void *src, size_t len)
+{
+	struct dmabuf *d = dmabuf_lookup_get(fd);
+	int r;
+
+	if (!d)
+		return devmem_fail(-EBADF);
+	r = src || !len ? d->prov->write(d, off, src, len) : -EFAULT;
+	dmabuf_put(d);
+	return r < 0 ? devmem_fail(r) : (ssize_t)len;
+}
+
 int devmem_mem_parse(const char *name)
 {
 	if (name && strcasecmp(name, "host") == 0)

@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -686,6 +688,56 @@ int devmem_fcntl(int fd, int cmd, ...)
 		return (int)unlock_ret(sk, 0);
 	}
 	return (int)unlock_ret(sk, -EINVAL);
+}
+
+/*
+ * The socket ioctls of tcp_ioctl: SIOCINQ (FIONREAD) bytes readable, without
+ * a FIN; SIOCOUTQ bytes not yet acknowledged (a FIN counts, as in
+ * write_seq); SIOCOUTQNSD bytes not yet sent. All EINVAL on a listener, 0
+ * during the handshake. FIONBIO sets O_NONBLOCK. Anything else: ENOTTY.
+ */
+int devmem_ioctl(int fd, unsigned long request, ...)
+{
+	struct sock *sk = sock_lock(fd);
+	struct tcp_conn *c;
+	va_list ap;
+	int *arg, v;
+
+	if (!sk)
+		return -1;
+	va_start(ap, request);
+	arg = va_arg(ap, int *);
+	va_end(ap);
+	if (!arg)
+		return (int)unlock_ret(sk, -EFAULT);
+	c = &sk->conn;
+	switch (request) {
+	case FIONBIO:
+		sk->nonblock = *arg != 0;
+		return (int)unlock_ret(sk, 0);
+	case SIOCINQ:
+	case SIOCOUTQ:
+	case SIOCOUTQNSD:
+		break;
+	default:
+		return (int)unlock_ret(sk, -ENOTTY);
+	}
+	if (sk->listening)
+		return (int)unlock_ret(sk, -EINVAL);
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECV || !c->env) {
+		v = 0;
+	} else if (request == SIOCINQ) {
+		v = (int)c->rcvq_bytes;
+	} else {
+		/* write_seq: the end of queued data, plus a queued FIN */
+		bool fin_acked = c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
+		uint32_t wseq = c->snd_una + c->snd_len + (c->fin_queued && !fin_acked ? 1 : 0);
+		uint32_t from = request == SIOCOUTQ ? c->snd_una : c->snd_nxt;
+
+		v = seq_gt(wseq, from) ? (int)(wseq - from) : 0;
+	}
+	*arg = v;
+	return (int)unlock_ret(sk, 0);
 }
 
 /* Wait until data, EOF or an error is there; 0 to go on, or -errno. */

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Common functions of the end-to-end tests (tier c): real tools (devmem-nc,
-# stock nc, ping, kernel_sender) over a real TUN link, each test inside
-# network namespaces it creates and deletes.
+# stock nc, ping, kernel_sender, kernel_rx) over a real TUN link, each test
+# inside network namespaces it creates and deletes.
 #
 # A test sources this file, calls e2e_init NAME, and ends with e2e_finish.
 # Exit status: 0 pass, 1 fail, 77 skip (no root, no TUN, no netns, no tool).
@@ -22,6 +22,7 @@ E2E_REPO=${DEVMEM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 E2E_BUILD=${DEVMEM_BUILD:-$E2E_REPO/build}
 DEVMEM_NC=$E2E_BUILD/devmem-nc
 KERNEL_SENDER=$E2E_BUILD/kernel_sender
+KERNEL_RX=$E2E_BUILD/kernel_rx
 E2E_TIMEOUT=${E2E_TIMEOUT:-180}
 
 E2E_NAME=
@@ -282,6 +283,74 @@ nc_pattern_test() {
 	show "$log" "devmem-nc"
 	expect_eq "devmem-nc exit status" "$rc" 0
 	check_summary "$log" "$bytes"
+}
+
+# check_tx LOG BYTES: devmem-nc's client summary says every byte was sent,
+# every zero-copy send completed exactly once and in order, all of it came
+# from device memory with nothing copied, and nothing is left pending on
+# the TX binding.
+check_tx() {
+	local log=$1 bytes=$2 s t
+	s=$(line "$log" 'summary:')
+	if [ -z "$s" ]; then
+		bad "no client summary line"
+		return
+	fi
+	expect_eq "bytes sent" "$(kv "$s" bytes)" "$bytes"
+	expect_eq "completed_once" "$(kv "$s" completed_once)" yes
+	expect_ge "sends" "$(kv "$s" sends)" 1
+	expect_eq "completions (== sends)" "$(kv "$s" completions)" "$(kv "$s" sends)"
+	expect_eq "zc_copied" "$(kv "$s" zc_copied)" 0
+	grep -q '^completion error' "$log" && bad "completion errors reported"
+	t=$(line "$log" 'tx:')
+	if [ -z "$t" ]; then
+		bad "no tx line"
+		return
+	fi
+	expect_eq "tx copied_bytes" "$(kv "$t" copied_bytes)" 0
+	expect_ge "tx dev_bytes" "$(kv "$t" dev_bytes)" "$bytes"
+	expect_eq "tx dev_bytes (== tx bytes)" "$(kv "$t" dev_bytes)" "$(kv "$t" bytes)"
+	expect_eq "stack zc_completions (== sends)" "$(kv "$t" zc_completions)" "$(kv "$s" sends)"
+	expect_eq "tx dma_errors" "$(kv "$t" dma_errors)" 0
+	expect_ge "binding_tx_bytes" "$(kv "$t" binding_tx_bytes)" "$bytes"
+	expect_eq "binding_tx_pending" "$(kv "$t" binding_tx_pending)" 0
+}
+
+# tx_kernel_test SERVER CLIENT SIZE [devmem-nc options...]: in a fresh
+# namespace, kernel_rx -v 7 listens on the wildcard address (SERVER exists
+# only once devmem-nc gave it to the kernel side of its TUN), and
+# `devmem-nc --bytes SIZE -v 7` sends from device memory to SERVER. Checks:
+# both exit 0, the receiver got SIZE bytes and validated them, check_tx.
+tx_kernel_test() {
+	local server=$1 client=$2 size=$3 bytes rlog clog rc any=0.0.0.0
+	shift 3
+	[ -x "$KERNEL_RX" ] || fail "$KERNEL_RX not built (cmake --build ${E2E_BUILD})"
+	[[ "$server" == *:* ]] && any=::
+	bytes=$(to_bytes "$size")
+	ns_create tx
+	rlog=$E2E_TMP/kernel_rx.log
+	clog=$E2E_TMP/devmem-nc.log
+	bg_ns "$NS" "$rlog" "$KERNEL_RX" "$any" 5201 --no-copy -v 7
+	local rx=$BG_PID
+	wait_listening "$rlog" "$rx" || fail "kernel_rx did not start"
+	local t0=$SECONDS
+	bg_ns "$NS" "$clog" "$DEVMEM_NC" -f dmtun0 -s "$server" -c "$client" -p 5201 \
+		--bytes "$bytes" -v 7 "$@"
+	local tx=$BG_PID
+	wait_exit "$tx"
+	rc=$?
+	echo "transfer of $size took $((SECONDS - t0)) s"
+	show "$clog" "devmem-nc"
+	expect_eq "devmem-nc exit status" "$rc" 0
+	wait_exit "$rx" 30
+	rc=$?
+	show "$rlog" "kernel_rx"
+	expect_eq "kernel_rx exit status" "$rc" 0
+	local r
+	r=$(line "$rlog" 'bytes=')
+	expect_eq "bytes received" "$(kv "$r" bytes)" "$bytes"
+	expect_eq "received data validated" "$(kv "$r" validated)" yes
+	check_tx "$clog" "$bytes"
 }
 
 # e2e_finish: the verdict.

@@ -140,12 +140,13 @@ static void test_errors(void)
 	/* another stack's TX binding: its device is not this route's, ENODEV */
 	struct devmem_binding *txb = devmem_bind_tx(b, dfd);
 	CHECK(txb != NULL);
+	uint32_t other = devmem_binding_id(txb);
 	errno = 0;
-	CHECK_EQ(send_dmabuf(c, devmem_binding_id(txb), &iov, 1, MSG_ZEROCOPY), -1);
+	CHECK_EQ(send_dmabuf(c, other, &iov, 1, MSG_ZEROCOPY), -1);
 	CHECK_EQ(errno, ENODEV);
-	devmem_unbind(txb);
+	devmem_unbind(txb); /* the handle is dead from here on */
 	errno = 0;
-	CHECK_EQ(send_dmabuf(c, devmem_binding_id(txb), &iov, 1, MSG_ZEROCOPY), -1);
+	CHECK_EQ(send_dmabuf(c, other, &iov, 1, MSG_ZEROCOPY), -1);
 	CHECK_EQ(errno, EINVAL);
 	/* offset past the end, and a range running over it: EFAULT */
 	struct iovec past = {.iov_base = (void *)(uintptr_t)(2u << 20), .iov_len = 1};
@@ -199,7 +200,7 @@ static void test_completions(int family, enum devmem_mem mem)
 	CHECK(dfd >= 0);
 	uint8_t *src = malloc(size);
 	pattern_fill(src, size, 0, 7);
-	CHECK_EQ(pwrite(dfd, src, size, 0), (ssize_t)size);
+	CHECK_EQ(devmem_dmabuf_write(dfd, 0, src, size), (ssize_t)size);
 	struct devmem_binding *tx = devmem_bind_tx(a, dfd);
 	uint32_t id = devmem_binding_id(tx);
 	int one = 1;
