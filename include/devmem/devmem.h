@@ -165,6 +165,7 @@ struct devmem_stack_stats {
 	uint64_t tcp_zero_window;   /* segments advertising a zero window */
 	uint64_t tcp_retrans;       /* segments retransmitted */
 	uint64_t tcp_rto;           /* retransmission timeouts */
+	uint64_t tcp_tlp;           /* tail loss probes (RFC 8985) */
 	uint64_t tcp_challenge_ack; /* RFC 5961 challenge ACKs */
 	/* transmit payload, summed over connections */
 	uint64_t tx_bytes;          /* payload bytes sent (retransmissions too) */

@@ -295,6 +295,7 @@ int devmem_stack_stats(struct devmem_stack *s, struct devmem_stack_stats *st)
 	st->tcp_zero_window = t.zero_window_sent;
 	st->tcp_retrans = t.retrans_segs;
 	st->tcp_rto = t.rto_events;
+	st->tcp_tlp = t.tlp_probes;
 	st->tcp_challenge_ack = t.challenge_acks;
 	st->tx_bytes = t.bytes_out;
 	st->tx_dev_bytes = t.dev_bytes_out;

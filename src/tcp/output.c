@@ -240,6 +240,8 @@ uint32_t tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin,
 	th_init(c, &th, seq, flags, now);
 
 	bool rexmit = seq_lt(seq, c->snd_max);
+	if (!rexmit && len)
+		tcp_txlog_add(c, seq + len, now);
 	if (rexmit) {
 		c->st.retrans_segs++;
 		c->rtt_active = false; /* Karn: no sample across a retransmission */
@@ -312,6 +314,7 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 	uint32_t mss = c->snd_mss;
 	uint32_t maxseg = tcp_max_seg(c);
 	uint32_t end = tcp_data_end(c);
+	uint32_t max_before = c->snd_max;
 	bool sent = false;
 
 	for (unsigned guard = 0; guard < 65536; guard++) {
@@ -338,8 +341,10 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 					if (!done)
 						break;
 					c->high_rxt = hs + done;
-					if (was_una)
+					if (was_una) {
 						c->una_rxt_mark = c->snd_max;
+						c->una_rxt_time = now;
+					}
 					sent = true;
 					continue;
 				}
@@ -413,6 +418,10 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 		if (!len)
 			break;
 	}
+
+	/* RFC 8985 7.2: the probe timer restarts after new data went out */
+	if (seq_gt(c->snd_max, max_before) || c->in_recovery)
+		tcp_arm_tlp(c, now);
 
 	/* Persist (RFC 9293 3.8.6.1): data waits, nothing in flight, no window. */
 	bool pending = seq_lt(c->snd_nxt, end) || (c->fin_queued && !c->fin_sent);

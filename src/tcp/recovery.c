@@ -189,6 +189,42 @@ bool tcp_next_hole(struct tcp_conn *c, uint32_t *seq, uint32_t *len, bool lost_o
 	return false;
 }
 
+/* ---- send times (RACK, RFC 8985 6) ------------------------------------------------ */
+
+void tcp_txlog_add(struct tcp_conn *c, uint32_t end, uint64_t now)
+{
+	if (c->txlog_n == TCP_TXLOG) {
+		/* full: the newest entry grows (a later time is the cautious one) */
+		unsigned last = (c->txlog_head + c->txlog_n - 1) % TCP_TXLOG;
+		c->txlog[last].end = end;
+		c->txlog[last].t = now;
+		return;
+	}
+	unsigned i = (c->txlog_head + c->txlog_n) % TCP_TXLOG;
+	c->txlog[i].end = end;
+	c->txlog[i].t = now;
+	c->txlog_n++;
+}
+
+static void txlog_ack(struct tcp_conn *c)
+{
+	while (c->txlog_n && seq_le(c->txlog[c->txlog_head].end, c->snd_una)) {
+		c->txlog_head = (c->txlog_head + 1) % TCP_TXLOG;
+		c->txlog_n--;
+	}
+}
+
+/* RACK's time rule for the segment at snd_una, first sent and never
+ * retransmitted, while data sent after it was SACKed: lost once it is older
+ * than an RTT plus a reordering window of min_rtt / 4 (RFC 8985 6.2). */
+static bool rack_una_lost(const struct tcp_conn *c, uint64_t now)
+{
+	if (!c->txlog_n || !c->srtt_us || !c->nscore)
+		return false;
+	uint64_t sent = c->txlog[c->txlog_head].t;
+	return now - sent > (uint64_t)c->srtt_us + c->min_rtt_us / 4;
+}
+
 /* ---- loss response (the window arithmetic is cc.c's) ------------------------------ */
 
 static void enter_recovery(struct tcp_conn *c, uint64_t now)
@@ -208,6 +244,7 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	uint32_t done = tcp_rexmit(c, c->snd_una, max, now);
 	c->high_rxt = c->snd_una + done;
 	c->una_rxt_mark = c->snd_max;
+	c->una_rxt_time = now;
 }
 
 void tcp_rto_loss(struct tcp_conn *c)
@@ -229,13 +266,17 @@ void tcp_rto_loss(struct tcp_conn *c)
 }
 
 /* A retransmission of the hole at snd_una was lost when data sent after it
- * is SACKed beyond DupThresh segments: retransmit the holes again. */
-static void lost_rxt_check(struct tcp_conn *c)
+ * is SACKed beyond DupThresh segments, or (RACK's time rule, RFC 8985 6.2)
+ * when any is SACKed and the retransmission is older than an RTT plus a
+ * reordering window of min_rtt / 4: retransmit the holes again. */
+static void lost_rxt_check(struct tcp_conn *c, uint64_t now)
 {
 	if (!(c->in_recovery || c->loss_mode) || !seq_gt(c->high_rxt, c->snd_una))
 		return;
 	uint32_t n = sacked_above(c, c->una_rxt_mark, NULL);
-	if (n > (TCP_DUPTHRESH - 1) * (uint32_t)c->snd_mss) {
+	uint64_t wait = (uint64_t)c->srtt_us + c->srtt_us / 4 + c->min_rtt_us / 4;
+	if (n > (TCP_DUPTHRESH - 1) * (uint32_t)c->snd_mss ||
+	    (n && c->srtt_us && now - c->una_rxt_time > wait)) {
 		c->high_rxt = c->snd_una;
 		c->una_rxt_mark = c->snd_max;
 		/* RFC 6675 does not reduce again inside one recovery episode. */
@@ -250,6 +291,7 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 	uint32_t mss = c->snd_mss;
 	uint32_t prior_flight = c->snd_max - c->snd_una;
 	uint32_t newly_sacked = 0;
+	bool advanced = seq_gt(ack, c->snd_una);
 
 	if (c->sack_ok && (th->opts.present & WIRE_OPT_SACK))
 		newly_sacked = sb_update(c, &th->opts);
@@ -259,6 +301,7 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 		uint32_t data = acked < c->snd_len ? acked : c->snd_len;
 		c->snd_len -= data;
 		c->snd_una = ack;
+		txlog_ack(c);
 		if (data)
 			tcp_sndq_ack(c, data);
 		tcp_sndq_complete(c, false);
@@ -299,6 +342,14 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 					c->cwnd = mss;
 			} else {
 				c->una_rxt_mark = c->snd_max;
+				if (!c->nscore) {
+					/* A partial ACK with nothing SACKed above:
+					 * the next segment is lost as well (RFC 6582
+					 * 3.2 (5)); no SACK hole would say so. */
+					uint32_t done = tcp_rexmit(c, c->snd_una, mss, now);
+					c->high_rxt = c->snd_una + done;
+					c->una_rxt_time = now;
+				}
 			}
 		} else {
 			if (c->loss_mode && seq_ge(ack, c->recover))
@@ -339,8 +390,21 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now)
 			}
 		}
 	}
+	/* An ACK that moved snd_una onto a new hole, or a probe's SACK: the
+	 * loss rules decide here too, not only on duplicate ACKs (Linux runs
+	 * its loss detection on every ACK). */
+	if (c->sack_ok && !c->in_recovery && !c->loss_mode && c->nscore &&
+	    seq_ge(c->snd_una, c->recover) && seq_lt(c->snd_una, c->snd_max) &&
+	    (is_lost(c, c->snd_una) || rack_una_lost(c, now)))
+		enter_recovery(c, now);
 	if (c->sack_ok)
-		lost_rxt_check(c);
+		lost_rxt_check(c, now);
+	/* RFC 8985 7.4: the probe's flight is acknowledged; a new probe may
+	 * be scheduled (7.2: restart on an ACK of new data) */
+	if (c->tlp_high_seq && seq_ge(ack, c->tlp_high_seq))
+		c->tlp_high_seq = 0;
+	if (advanced || c->in_recovery || c->loss_mode)
+		tcp_arm_tlp(c, now); /* (stopped while recovering) */
 
 	/* RFC 9293 3.10.7.4: window update from the newest segment. */
 	if (seq_le(c->snd_una, ack) &&

@@ -88,6 +88,8 @@ struct tcp_txp {
 	uint8_t kind;
 	void *owner;
 };
+/* Send times kept per connection (RACK-style loss detection). */
+#define TCP_TXLOG 64
 /* Most pieces one emitted segment gathers (segments are cut shorter). */
 #define TCP_TXP_MAX 16
 
@@ -165,6 +167,7 @@ struct tcp_cfg {
 	uint16_t mss;         /* MSS we advertise (link MTU - IP - TCP headers) */
 	uint16_t tx_mss_max;  /* largest segment we may emit (GSO: up to 64 KiB) */
 	bool nodelay;         /* TCP_NODELAY */
+	bool no_tlp;          /* no tail loss probes (Linux tcp_early_retrans = 0) */
 	uint64_t time_wait_us;/* TIME_WAIT duration (60 s as Linux) */
 	uint64_t delack_us;   /* delayed ACK timeout (40 ms as Linux) */
 	uint8_t isn_key[16];  /* RFC 6528 secret */
@@ -189,6 +192,7 @@ struct tcp_stats {
 	uint64_t zc_completions;     /* send calls completed */
 	uint64_t bytes_acked;        /* sequence space cumulatively acked (SYN excluded) */
 	uint64_t data_segs_out;      /* emitted segments with payload (a GSO one counts once) */
+	uint64_t tlp_probes;         /* tail loss probes sent (RFC 8985 7.3) */
 };
 
 /* sum += st, counter by counter */
@@ -242,6 +246,12 @@ struct tcp_conn {
 	uint64_t t_rexmit, t_delack, t_persist, t_timewait;
 	uint32_t rto_us, srtt_us, rttvar_us;
 	uint32_t min_rtt_us;         /* smallest sample so far (0: none) */
+	uint64_t t_tlp;              /* tail loss probe deadline (RFC 8985 7) */
+	/* when each new-data segment still unacknowledged went out (RACK's
+	 * xmit_ts, RFC 8985 6.1), oldest first; a full log merges into its last */
+	struct { uint32_t end; uint64_t t; } txlog[TCP_TXLOG];
+	unsigned txlog_head, txlog_n;
+	uint32_t tlp_high_seq;       /* snd_max when the probe went (0: none out) */
 	unsigned backoff;            /* consecutive RTO expirations */
 	unsigned syn_retries;
 
@@ -270,6 +280,7 @@ struct tcp_conn {
 	uint32_t cwnd_acc;           /* bytes acked in congestion avoidance */
 	uint32_t high_rxt;           /* RFC 6675 HighRxt (next hole search start) */
 	uint32_t una_rxt_mark;       /* snd_max when the hole at snd_una was retransmitted */
+	uint64_t una_rxt_time;       /* ... and when */
 	uint32_t sacked_bytes;       /* sum of scoreboard ranges */
 	unsigned ev_pending;         /* events not yet delivered */
 	struct tcp_cc_state cc;      /* congestion control (cc.c) */

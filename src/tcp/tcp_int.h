@@ -30,6 +30,8 @@
 #define TCP_TS_OPT_LEN 12                 /* NOP NOP TS */
 #define TCP_PAWS_IDLE_US (24ull * 24 * 3600 * TCP_SEC) /* RFC 7323 5.5 */
 #define TCP_DUPTHRESH 3
+#define TCP_TLP_DELACK_US (200 * 1000ull) /* RFC 8985 7.2 WCDelAckT (Linux TCP_DELACK_MAX) */
+#define TCP_TLP_MIN_US (2 * 1000ull)      /* Linux TCP_TIMEOUT_MIN: 2 jiffies */
 
 /* ---- conn.c ---------------------------------------------------------------- */
 void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
@@ -77,6 +79,8 @@ uint64_t tcp_rto_backed_off(const struct tcp_conn *c);
 /* (Re)start the retransmission timer (RFC 6298 5.1, 5.3). */
 void tcp_arm_rexmit(struct tcp_conn *c, uint64_t now);
 void tcp_arm_delack(struct tcp_conn *c, uint64_t now);
+/* (Re)start the tail loss probe timer (RFC 8985 7.2) or stop it. */
+void tcp_arm_tlp(struct tcp_conn *c, uint64_t now);
 
 /* ---- reasm.c --------------------------------------------------------------- */
 /* Insert an out-of-order segment (seq > rcv_nxt, inside the window). Takes s. */
@@ -98,6 +102,8 @@ void tcp_ack_rcvd(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t now);
 uint32_t tcp_pipe(const struct tcp_conn *c);
 /* Next range to retransmit in SACK recovery; false when none. */
 bool tcp_next_hole(struct tcp_conn *c, uint32_t *seq, uint32_t *len, bool lost_only);
+/* New data [.., end) went out at now (RACK's send times). */
+void tcp_txlog_add(struct tcp_conn *c, uint32_t end, uint64_t now);
 /* Loss after an RTO: congestion response and retransmission state. */
 void tcp_rto_loss(struct tcp_conn *c);
 

@@ -3,8 +3,8 @@
  * timer.c: the timers of a connection, as absolute deadlines in us
  * (0 = off): retransmission (RFC 6298; also SYN / SYN-ACK / FIN), delayed
  * ACK (RFC 1122 4.2.3.2), persist (RFC 9293 3.8.6.1), TIME_WAIT
- * (RFC 9293 3.6) and the TCP_CORK ceiling (output.c). The caller runs
- * tcp_timers() at tcp_next_deadline().
+ * (RFC 9293 3.6), the TCP_CORK ceiling (output.c) and the tail loss probe
+ * (RFC 8985 7). The caller runs tcp_timers() at tcp_next_deadline().
  */
 #include "tcp/tcp_int.h"
 
@@ -58,11 +58,101 @@ void tcp_arm_delack(struct tcp_conn *c, uint64_t now)
 		c->t_delack = now + c->cfg.delack_us;
 }
 
+/*
+ * RFC 8985 7.2: with SACK, data in flight and no recovery under way, a probe
+ * after PTO = 2 SRTT (plus the worst-case delayed ACK when one segment is
+ * out, as Linux: 200 ms) makes the receiver send the SACK that lets fast
+ * recovery repair a tail loss, or a loss in a window too small for three
+ * duplicate ACKs, instead of waiting for the RTO. Only one probe per
+ * flight (tlp_high_seq). A PTO not before the RTO is not armed.
+ */
+void tcp_arm_tlp(struct tcp_conn *c, uint64_t now)
+{
+	c->t_tlp = 0;
+	if (!c->sack_ok || !c->srtt_us || c->snd_una == c->snd_max || c->backoff ||
+	    c->state < TCP_ESTABLISHED || c->cfg.no_tlp)
+		return;
+	uint64_t pto = DEVMEM_MAX(2ull * c->srtt_us, TCP_TLP_MIN_US);
+	uint64_t at;
+	if (c->in_recovery) {
+		/* A retransmission of the hole at snd_una that is lost with
+		 * nothing sent after it can only be found by time: look again
+		 * a PTO after it (the hole filled, the receiver ACKs at once). */
+		if (!seq_gt(c->high_rxt, c->snd_una))
+			return;
+		at = c->una_rxt_time + pto;
+	} else {
+		if (c->loss_mode || c->tlp_high_seq)
+			return;
+		if (c->snd_max - c->snd_una <= c->snd_mss)
+			pto = 2ull * c->srtt_us + TCP_TLP_DELACK_US; /* a lone segment's ACK may be delayed */
+		at = now + pto;
+	}
+	if (c->t_rexmit && at >= c->t_rexmit)
+		return;
+	c->t_tlp = at;
+}
+
+/* The hole's retransmission had a PTO to be acknowledged and was not: it
+ * is lost; retransmit it again (no new congestion response: same episode). */
+static void on_recovery_probe(struct tcp_conn *c, uint64_t now)
+{
+	if (!seq_gt(c->high_rxt, c->snd_una))
+		return;
+	c->st.tlp_probes++;
+	/* a probe, like TLP's, goes whatever the window (RFC 8985 7.3) */
+	uint32_t len = c->snd_mss;
+	if (c->nscore && seq_lt(c->scoreboard[0].start, c->snd_una + len))
+		len = c->scoreboard[0].start - c->snd_una;
+	uint32_t done = tcp_rexmit(c, c->snd_una, len, now);
+	c->high_rxt = c->snd_una + done;
+	c->una_rxt_mark = c->snd_max;
+	c->una_rxt_time = now;
+	tcp_arm_tlp(c, now);
+}
+
+/* RFC 8985 7.3: new data if the windows allow, else the last segment again. */
+static void on_tlp(struct tcp_conn *c, uint64_t now)
+{
+	if (!tcp_synchronized(c->state) || c->snd_una == c->snd_max)
+		return;
+	if (c->in_recovery) {
+		on_recovery_probe(c, now);
+		return;
+	}
+	if (c->loss_mode || c->tlp_high_seq)
+		return;
+	uint32_t end = tcp_data_end(c);
+	uint32_t mss = c->snd_mss;
+	int32_t avail = (int32_t)(end - c->snd_nxt);
+	int32_t wroom = (int32_t)(c->snd_una + c->snd_wnd - c->snd_nxt);
+	uint32_t sent = 0;
+	c->st.tlp_probes++;
+	DEVMEM_DBG("tcp %u: TLP una=%u nxt=%u max=%u srtt=%u", c->ep.lport, c->snd_una, c->snd_nxt,
+		   c->snd_max, c->srtt_us);
+	if (avail > 0 && wroom > 0 && seq_ge(c->snd_nxt, c->snd_max)) {
+		uint32_t len = DEVMEM_MIN((uint32_t)avail, (uint32_t)wroom);
+		len = DEVMEM_MIN(len, mss);
+		sent = tcp_xmit_data(c, c->snd_nxt, len, false, now);
+		c->snd_nxt += sent;
+		c->snd_max = c->snd_nxt;
+	}
+	if (!sent) {
+		/* the highest segment sent (with our FIN when that was last) */
+		uint32_t top = c->fin_sent && !tcp_fin_acked(c) ? c->fin_seq : c->snd_max;
+		uint32_t from = top - c->snd_una > mss ? top - mss : c->snd_una;
+		tcp_rexmit(c, from, top - from, now);
+	}
+	c->tlp_high_seq = c->snd_max;
+	c->t_tlp = 0;
+	tcp_arm_rexmit(c, now); /* 7.3: the RTO runs from the probe */
+}
+
 uint64_t tcp_next_deadline(const struct tcp_conn *c)
 {
 	uint64_t d = UINT64_MAX;
 	const uint64_t t[] = { c->t_rexmit, c->t_delack, c->t_persist, c->t_timewait,
-			       c->state != TCP_CLOSED ? c->t_cork : 0 };
+			       c->state != TCP_CLOSED ? c->t_cork : 0, c->t_tlp };
 	for (unsigned i = 0; i < DEVMEM_ARRAY_SIZE(t); i++)
 		if (t[i] && t[i] < d)
 			d = t[i];
@@ -101,6 +191,7 @@ static void on_rexmit(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
+	c->t_tlp = 0;
 	/* RFC 9293 3.8.3 R2 (Linux tcp_retries2): give up. */
 	if (c->backoff >= TCP_RETRIES2) {
 		tcp_drop_conn(c, ETIMEDOUT);
@@ -108,9 +199,9 @@ static void on_rexmit(struct tcp_conn *c, uint64_t now)
 	}
 	c->st.rto_events++;
 	DEVMEM_DBG("tcp %u: RTO una=%u nxt=%u max=%u len=%u rec=%d loss=%d nscore=%u high_rxt=%u "
-		   "cwnd=%u wnd=%u backoff=%u", c->ep.lport, c->snd_una, c->snd_nxt, c->snd_max,
+		   "cwnd=%u wnd=%u backoff=%u tlp_high=%u srtt=%u", c->ep.lport, c->snd_una, c->snd_nxt, c->snd_max,
 		   c->snd_len, c->in_recovery, c->loss_mode, c->nscore, c->high_rxt, c->cwnd,
-		   c->snd_wnd, c->backoff);
+		   c->snd_wnd, c->backoff, c->tlp_high_seq, c->srtt_us);
 	tcp_rto_loss(c);
 	c->backoff++; /* RFC 6298 5.5 */
 	tcp_push(c, now);
@@ -164,6 +255,10 @@ uint64_t tcp_timers(struct tcp_conn *c, uint64_t now)
 			tcp_ev_flush(c);
 			return UINT64_MAX;
 		}
+	}
+	if (c->t_tlp && now >= c->t_tlp) {
+		c->t_tlp = 0;
+		on_tlp(c, now);
 	}
 	if (c->t_cork && now >= c->t_cork) {
 		/* TCP_CORK's 200 ms are over: tcp_push lets the partial

@@ -29,7 +29,7 @@ struct fx {
 };
 
 struct fx_opt {
-	bool no_sack, nodelay, cork;
+	bool no_sack, nodelay, cork, no_tlp;
 	uint8_t cc;
 };
 
@@ -46,6 +46,7 @@ static void fx_open(struct fx *f, struct fx_opt o)
 	f->e = tenv_new();
 	f->e->cfg.nodelay = o.nodelay;
 	f->e->cfg.cork = o.cork;
+	f->e->cfg.no_tlp = o.no_tlp;
 	f->e->cfg.cc = o.cc;
 	f->e->cfg.sndbuf = 1u << 20;
 	f->now = T0;
@@ -205,7 +206,7 @@ static double absd(double x) { return x < 0 ? -x : x; }
 static void test_rto_doubles_to_max_and_restarts_from_snd_una(void)
 {
 	struct fx f;
-	fx_open(&f, (struct fx_opt){ 0 });
+	fx_open(&f, (struct fx_opt){ .no_tlp = true }); /* the RTO alone */
 	struct tcp_conn *c = &f.c;
 	uint32_t s0 = c->iss + 1;
 	uint32_t iw = c->cwnd;
@@ -243,7 +244,7 @@ static void test_rto_doubles_to_max_and_restarts_from_snd_una(void)
 static void test_rto_ack_resets_backoff_and_samples_rtt(void)
 {
 	struct fx f;
-	fx_open(&f, (struct fx_opt){ 0 });
+	fx_open(&f, (struct fx_opt){ .no_tlp = true }); /* the RTO alone */
 	struct tcp_conn *c = &f.c;
 	uint32_t s0 = c->iss + 1;
 	fx_send(&f, 3 * M);
@@ -704,10 +705,121 @@ static void test_uncork_pushes_and_fin_is_not_held(void)
 
 /* ---- TCP_INFO -------------------------------------------------------------------- */
 
-static void test_tcp_info_established_and_after_rto(void)
+/* RFC 8985 7: the last two segments of a flight are lost; 2 SRTT after the
+ * last ACK a probe re-sends the last segment (no new data is queued), its
+ * SACK makes the earlier one lost by RACK's time rule, and fast recovery
+ * repairs it long before the 200 ms RTO. */
+static void test_tlp_repairs_tail_loss(void)
 {
 	struct fx f;
 	fx_open(&f, (struct fx_opt){ 0 });
+	struct tcp_conn *c = &f.c;
+	uint32_t s0 = c->iss + 1;
+	f.rtt = 1000;
+	fx_send(&f, 4 * M);
+	CHECK_EQ(f.e->nout, 4);
+	f.now += 1000;
+	fx_ack(&f, s0 + 2 * M, 2048, 0, NULL); /* the first two arrive */
+	CHECK(c->srtt_us > 0);
+	uint64_t pto = 2ull * c->srtt_us > 2000 ? 2ull * c->srtt_us : 2000;
+	CHECK_EQ(tcp_next_deadline(c), f.now + pto);
+	CHECK(tcp_next_deadline(c) < c->t_rexmit);
+	unsigned n = f.e->nout;
+	f.now += pto;
+	tcp_timers(c, f.now);
+	CHECK_EQ(f.e->nout, n + 1);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK | WIRE_TCP_PSH, s0 + 3 * M, R, M);
+	CHECK_EQ(c->st.tlp_probes, 1);
+	CHECK_EQ(c->tlp_high_seq, s0 + 4 * M);
+	/* the probe arrives: SACK of the last segment, a hole before it */
+	f.now += 1000;
+	uint32_t b[] = { s0 + 3 * M, s0 + 4 * M };
+	fx_ack(&f, s0 + 2 * M, 2048, 1, b);
+	CHECK(c->in_recovery);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, s0 + 2 * M, R, M);
+	CHECK_EQ(c->st.rto_events, 0);
+	f.now += 1000;
+	fx_ack(&f, s0 + 4 * M, 2048, 0, NULL);
+	CHECK(!c->in_recovery);
+	CHECK_EQ(c->snd_una, s0 + 4 * M);
+	CHECK_EQ(c->t_tlp, 0);
+	fx_close(&f);
+}
+
+/* With new data queued the probe is new data (RFC 8985 7.3), and a lone
+ * segment in flight waits 2 SRTT plus the worst-case delayed ACK. */
+static void test_tlp_sends_new_data_and_waits_for_delack(void)
+{
+	struct fx f;
+	fx_open(&f, (struct fx_opt){ 0 });
+	struct tcp_conn *c = &f.c;
+	uint32_t s0 = c->iss + 1;
+	f.rtt = 1000;
+	fx_send(&f, M);
+	f.now += 1000;
+	fx_ack(&f, s0 + M, 2048, 0, NULL);
+	/* one segment out: PTO = 2 SRTT + 200 ms >= RTO: no probe armed */
+	fx_send(&f, M);
+	CHECK_EQ(c->t_tlp, 0);
+	f.now += 1000;
+	fx_ack(&f, s0 + 2 * M, 2048, 0, NULL);
+	/* two out, then more data queued that cwnd holds back: a probe of new data */
+	fx_send(&f, 2 * M);
+	CHECK(c->t_tlp != 0);
+	c->cwnd = 2 * M; /* cwnd full: the rest waits */
+	fx_send(&f, M);
+	unsigned n = f.e->nout;
+	f.now = c->t_tlp;
+	tcp_timers(c, f.now);
+	CHECK_EQ(f.e->nout, n + 1);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK | WIRE_TCP_PSH, s0 + 4 * M, R, M);
+	CHECK_EQ(c->snd_max, s0 + 5 * M);
+	/* one probe per flight: nothing more until an ACK passes it */
+	CHECK_EQ(c->t_tlp, 0);
+	fx_close(&f);
+}
+
+/* In recovery, the hole's retransmission is lost with nothing sent after
+ * it: a PTO after it the hole goes again, before the RTO. */
+static void test_lost_retransmission_probed_in_recovery(void)
+{
+	struct fx f;
+	fx_open(&f, (struct fx_opt){ 0 });
+	struct tcp_conn *c = &f.c;
+	uint32_t s0 = c->iss + 1;
+	f.rtt = 1000;
+	fx_send(&f, 5 * M);
+	f.now += 1000;
+	uint32_t b1[] = { s0 + M, s0 + 2 * M }, b2[] = { s0 + M, s0 + 3 * M },
+		 b3[] = { s0 + M, s0 + 4 * M };
+	fx_ack(&f, s0, 2048, 1, b1);
+	fx_ack(&f, s0, 2048, 1, b2);
+	fx_ack(&f, s0, 2048, 1, b3);
+	CHECK(c->in_recovery);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, s0, R, M);
+	uint64_t first = f.now;
+	/* the last SACK; the retransmission itself is lost */
+	uint32_t b4[] = { s0 + M, s0 + 5 * M };
+	f.now += 500;
+	fx_ack(&f, s0, 2048, 1, b4);
+	CHECK(c->t_tlp != 0 && c->t_tlp < c->t_rexmit);
+	unsigned n = f.e->nout;
+	f.now = c->t_tlp;
+	CHECK(f.now - first < 20 * MS);
+	tcp_timers(c, f.now);
+	CHECK_EQ(f.e->nout, n + 1);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, s0, R, M);
+	CHECK_EQ(c->st.rto_events, 0);
+	f.now += 1000;
+	fx_ack(&f, s0 + 5 * M, 2048, 0, NULL);
+	CHECK(!c->in_recovery);
+	fx_close(&f);
+}
+
+static void test_tcp_info_established_and_after_rto(void)
+{
+	struct fx f;
+	fx_open(&f, (struct fx_opt){ .no_tlp = true }); /* the RTO alone */
 	struct tcp_conn *c = &f.c;
 	uint32_t s0 = c->iss + 1;
 	fx_send(&f, 5 * M);
@@ -806,6 +918,9 @@ int main(void)
 	RUN(test_nodelay_sends_small_write_at_once);
 	RUN(test_cork_holds_lone_partial_until_200ms);
 	RUN(test_uncork_pushes_and_fin_is_not_held);
+	RUN(test_tlp_repairs_tail_loss);
+	RUN(test_tlp_sends_new_data_and_waits_for_delack);
+	RUN(test_lost_retransmission_probed_in_recovery);
 	RUN(test_tcp_info_established_and_after_rto);
 	RUN(test_cc_names);
 	return CHECK_DONE();

@@ -29,6 +29,7 @@ static void fx_open(struct fx *f, bool sack, bool nodelay, uint16_t tx_mss_max)
 	f->e = tenv_new();
 	f->e->cfg.nodelay = nodelay;
 	f->e->cfg.cc = TCP_CC_NEWRENO; /* the RFC 5681 numbers below; CUBIC: test_tcp_sender */
+	f->e->cfg.no_tlp = true;       /* exact RTO sequences; probes: test_tcp_sender */
 	f->e->cfg.tx_mss_max = tx_mss_max;
 	f->e->cfg.sndbuf = 1u << 20;
 	f->now = T0;
