@@ -88,6 +88,7 @@ struct opts {
 	const char *server;
 	const char *client;
 	const char *tun_peer;     /* --tun-peer ADDR[/PREFIX], or NULL */
+	const char *ctl;          /* --ctl PATH: the stack's control socket, or NULL */
 	unsigned port;
 	unsigned long validate;   /* 0: off */
 	uint64_t chunk;           /* client -z: bytes per iov (0: one iov per range) */
@@ -154,11 +155,12 @@ static void usage(FILE *f, const char *argv0)
 		"usage: %s -l -s SERVER_IP [-c CLIENT_IP] [-f IFNAME] [-p PORT] [-v N]\n"
 		"          [-q NUM] [-t START] [--mem host|sealed] [--buf-size N]\n"
 		"          [--dmabuf-size N[K|M|G]] [--queues N] [--conns N]\n"
-		"          [--hold-ms MS] [--tun-peer ADDR[/PREFIX]] [--progress] [--verbose]\n"
+		"          [--hold-ms MS] [--tun-peer ADDR[/PREFIX]] [--ctl PATH] [--progress]\n"
+		"          [--verbose]\n"
 		"       %s -s SERVER_IP -c CLIENT_IP [-f IFNAME] [-p PORT] [-z CHUNK]\n"
 		"          [--bytes N [-v N] [--send-size N]] [--mem host|sealed]\n"
 		"          [--dmabuf-size N] [--cc NAME] [--tun-peer ADDR[/PREFIX]]\n"
-		"          [--progress] [--verbose]\n"
+		"          [--ctl PATH] [--progress] [--verbose]\n"
 		"\n"
 		"ncdevmem on the devmem userspace stack: server (receive, -l) and client\n"
 		"(transmit) modes, over a TUN interface.\n"
@@ -199,6 +201,8 @@ static void usage(FILE *f, const char *argv0)
 		"                   prefix (24 or 64 by default) instead of the peer's\n"
 		"                   (-c for a server, -s for a client): for two stacks on\n"
 		"                   two TUN interfaces that the kernel forwards between\n"
+		"  --ctl PATH       serve a control socket for devmemctl at PATH (mode 0600)\n"
+		"                   while the stack runs\n"
 		"  --progress       bytes and throughput on stderr every second\n"
 		"                   (on by default when stderr is a terminal)\n"
 		"  --verbose        stack log on stderr; client: each completion too\n"
@@ -269,6 +273,7 @@ enum {
 	OPT_SEND_SIZE,
 	OPT_TUN_PEER,
 	OPT_CC,
+	OPT_CTL,
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -295,6 +300,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"send-size", required_argument, NULL, OPT_SEND_SIZE},
 		{"tun-peer", required_argument, NULL, OPT_TUN_PEER},
 		{"cc", required_argument, NULL, OPT_CC},
+		{"ctl", required_argument, NULL, OPT_CTL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -364,6 +370,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CC:
 			o->cc = optarg;
+			break;
+		case OPT_CTL:
+			o->ctl = optarg;
 			break;
 		case OPT_MEM:
 			mem = optarg;
@@ -698,7 +707,11 @@ static void *conn_main(void *arg)
 		if (!devmem) {
 			/* Ordinary TCP data: the flow is on a queue with no binding. */
 			if (!atomic_exchange(&warned_unbound, true)) {
-				printf("warning: flow arrived on an unbound queue (no devmem cmsg)\n");
+				/* as ncdevmem: payload outside device memory
+				 * means RSS or the ntuple rule did not put the
+				 * flow on a bound queue */
+				printf("flow steering error: data arrived on an unbound queue "
+				       "(no devmem cmsg)\n");
 				fflush(stdout);
 			}
 			c->copied += (uint64_t)n;
@@ -845,6 +858,36 @@ static void fmt_peer(const struct sockaddr_storage *ss, char *out, size_t len)
 
 /* ---- server (receive) ------------------------------------------------------ */
 
+/*
+ * ncdevmem's NIC setup: RSS spread over the queues below the bound ones
+ * (ethtool -X equal START), and with -c a 5-tuple rule steering the flow
+ * (source port = PORT, as ncdevmem's client binds it) to the first bound
+ * queue (ethtool -N ... action START).
+ */
+static void steer_setup(const struct opts *o, struct devmem_stack *stack, int family)
+{
+	if (o->first_q > 0 && devmem_rss_equal(stack, o->first_q) < 0)
+		die("rss equal %u: %s (%s)", o->first_q, strerror(errno), devmem_last_error());
+	if (!o->client)
+		return;
+	struct devmem_ntuple r = {
+		.loc = DEVMEM_NTUPLE_LOC_ANY,
+		.flow_type = family == AF_INET ? DEVMEM_FLOW_TCP4 : DEVMEM_FLOW_TCP6,
+		.fields = DEVMEM_NTUPLE_SRC_IP | DEVMEM_NTUPLE_DST_IP | DEVMEM_NTUPLE_SRC_PORT |
+			  DEVMEM_NTUPLE_DST_PORT,
+		.sport = (uint16_t)o->port,
+		.dport = (uint16_t)o->port,
+		.action = (int)o->first_q,
+	};
+	if (inet_pton(family, o->client, r.src) != 1 || inet_pton(family, o->server, r.dst) != 1)
+		die("flow steering: bad address");
+	if (devmem_ntuple_add(stack, &r) < 0)
+		die("flow steering rule: %s (%s)", strerror(errno), devmem_last_error());
+	printf("flow steering: rule %u: %s %s:%u -> %s:%u queue %u\n", r.loc,
+	       family == AF_INET ? "tcp4" : "tcp6", o->client, o->port, o->server, o->port,
+	       o->first_q);
+}
+
 static int run_server(const struct opts *o, struct devmem_stack *stack, int family,
 		      const struct sockaddr *sa, socklen_t salen)
 {
@@ -853,6 +896,7 @@ static int run_server(const struct opts *o, struct devmem_stack *stack, int fami
 		die("devmem_dmabuf_alloc(%s, %" PRIu64 "): %s", devmem_mem_name(o->mem),
 		    o->dmabuf_size, strerror(errno));
 
+	steer_setup(o, stack, family);
 	unsigned *queues = calloc(o->nq, sizeof(*queues));
 	if (!queues)
 		die("out of memory");
@@ -964,8 +1008,10 @@ static int run_server(const struct opts *o, struct devmem_stack *stack, int fami
 		}
 	}
 	print_summary("", bytes, t1 - t0, dfrags, lfrags, vstate(&sh, failed));
-	if (copied)
+	if (copied) {
 		printf("copied: bytes=%" PRIu64 " (ordinary TCP data, no devmem cmsg)\n", copied);
+		failed = true; /* the steering error reported above */
+	}
 	fflush(stdout);
 
 	for (unsigned i = 0; i < o->conns; i++) {
@@ -1586,10 +1632,13 @@ int main(int argc, char **argv)
 	struct devmem_stack *stack = devmem_stack_open_tun(&cfg, &tun);
 	if (!stack)
 		die("devmem_stack_open_tun(%s): %s", o.ifname, strerror(errno));
+	if (o.ctl && devmem_ctl_listen(stack, o.ctl))
+		die("devmem_ctl_listen(%s): %s", o.ctl, strerror(errno));
 
 	int rc = o.listen ? run_server(&o, stack, family, (struct sockaddr *)&sa, salen)
 			  : run_client(&o, stack, family, (struct sockaddr *)&sa, salen);
 
+	devmem_ctl_close(stack);
 	devmem_stack_close(stack);
 	return rc;
 }

@@ -71,6 +71,8 @@ struct devmem_config {
 	struct in_addr ipv4;     /* stack's IPv4 address (0: none) */
 	struct in6_addr ipv6;    /* stack's IPv6 address (::: none) */
 	int verbose;             /* log to stderr (0) */
+	unsigned max_queues;     /* queues the link is opened with; devmem_set_queues
+				    may change the count up to this (0: rx_queues) */
 };
 
 /* Fill cfg with the defaults listed above. */
@@ -178,6 +180,137 @@ struct devmem_stack_stats {
 	uint64_t tx_dma_errors;     /* segments lost: device memory unreadable */
 };
 int devmem_stack_stats(struct devmem_stack *stack, struct devmem_stack_stats *st);
+
+/* ---- NIC configuration (ethtool, netlink netdev) ----------------------- */
+
+/*
+ * Configuration calls fail as the kernel's would, with its errno; the reason
+ * the kernel gives in its extack message is then in devmem_last_error()
+ * (per thread, valid until the next failing call of this thread).
+ */
+const char *devmem_last_error(void);
+
+/* RSS (ethtool -x / -X): Toeplitz over the addresses and TCP/UDP ports,
+ * key of 40 bytes, an indirection table of indir_size entries (hash's low
+ * bits pick the entry, the entry is the queue). */
+#define DEVMEM_RSS_KEY_LEN 40
+#define DEVMEM_RSS_INDIR_MAX 128
+struct devmem_rss {
+	uint8_t key[DEVMEM_RSS_KEY_LEN];
+	uint32_t indir_size;              /* a power of two <= DEVMEM_RSS_INDIR_MAX (128) */
+	uint32_t indir[DEVMEM_RSS_INDIR_MAX];
+};
+int devmem_rss_get(struct devmem_stack *stack, struct devmem_rss *rss);
+/* EINVAL: an entry names a queue that does not exist, bad size. */
+int devmem_rss_set(struct devmem_stack *stack, const struct devmem_rss *rss);
+/* ethtool -X equal N: entries spread round-robin over queues 0..n-1. */
+int devmem_rss_equal(struct devmem_stack *stack, unsigned n);
+/* ethtool -X weight W0 W1 ...: queue q gets entries in proportion to w[q]. */
+int devmem_rss_weights(struct devmem_stack *stack, const unsigned *w, unsigned n);
+/* The queue RSS alone would pick for a flow (addresses in network order,
+ * ports host order; has_ports 0 hashes the addresses only). */
+int devmem_rss_queue(struct devmem_stack *stack, int family, const void *src, const void *dst,
+		     uint16_t sport, uint16_t dport, int has_ports);
+
+/* ntuple flow steering (ethtool -N / -n). */
+enum devmem_flow_type {
+	DEVMEM_FLOW_TCP4 = 1,
+	DEVMEM_FLOW_UDP4 = 2,
+	DEVMEM_FLOW_TCP6 = 3,
+	DEVMEM_FLOW_UDP6 = 4,
+};
+#define DEVMEM_NTUPLE_SRC_IP 0x1u
+#define DEVMEM_NTUPLE_DST_IP 0x2u
+#define DEVMEM_NTUPLE_SRC_PORT 0x4u
+#define DEVMEM_NTUPLE_DST_PORT 0x8u
+#define DEVMEM_NTUPLE_DROP (-1)        /* action: drop the frame */
+#define DEVMEM_NTUPLE_LOC_ANY UINT32_MAX /* location: the lowest free one */
+#define DEVMEM_NTUPLE_MAX 1024         /* locations 0..1023 */
+struct devmem_ntuple {
+	uint32_t loc;                 /* lower locations win */
+	int flow_type;                /* enum devmem_flow_type */
+	unsigned fields;              /* DEVMEM_NTUPLE_* fields that must match */
+	uint8_t src[16], dst[16];     /* network order; IPv4 in the first 4 bytes */
+	uint16_t sport, dport;        /* host order */
+	int action;                   /* queue, or DEVMEM_NTUPLE_DROP */
+};
+/* Insert; with loc DEVMEM_NTUPLE_LOC_ANY the location chosen is stored back.
+ * EINVAL: queue out of range, bad flow type or fields, location out of
+ * range; EEXIST: location taken; ENOSPC: no free location. */
+int devmem_ntuple_add(struct devmem_stack *stack, struct devmem_ntuple *rule);
+/* ENOENT: no rule at loc. */
+int devmem_ntuple_del(struct devmem_stack *stack, uint32_t loc);
+/* Rules by location; returns how many exist (may exceed max). */
+int devmem_ntuple_list(struct devmem_stack *stack, struct devmem_ntuple *out, unsigned max);
+
+/* ethtool -G tcp-data-split on|off. Turning it off while a queue is bound:
+ * EINVAL (as the kernel, which names the memory provider in its extack). */
+int devmem_header_split_set(struct devmem_stack *stack, int on);
+int devmem_header_split_get(struct devmem_stack *stack);
+/* ethtool -L rx N: queues 0..n-1 receive. EINVAL: 0, more than
+ * max_queues, or fewer than a bound queue needs. */
+int devmem_set_queues(struct devmem_stack *stack, unsigned n);
+unsigned devmem_queue_count(struct devmem_stack *stack);
+
+/* netlink queue-get */
+struct devmem_queue_info {
+	unsigned id;
+	int active;                   /* below the queue count */
+	uint32_t binding_id;          /* 0: none */
+	int poller_tid;               /* the poller thread's id (gettid) */
+	struct devmem_queue_stats st;
+};
+int devmem_queue_info(struct devmem_stack *stack, unsigned queue, struct devmem_queue_info *qi);
+
+/* netlink page-pool-get: one pool per queue (its host pool) and one per
+ * RX binding. */
+struct devmem_pool_info {
+	uint32_t id;
+	unsigned queue;               /* the queue it feeds (a binding's first queue) */
+	uint32_t binding_id;          /* 0: host memory */
+	uint32_t size;                /* buffers */
+	uint32_t in_use;              /* not free (posted to the NIC, in packets, held) */
+	uint32_t held;                /* held by devmem tokens: in flight to the application */
+	uint32_t buf_size;
+};
+/* Pools 0..n-1; returns n (may exceed max). */
+int devmem_pool_list(struct devmem_stack *stack, struct devmem_pool_info *out, unsigned max);
+
+/* A binding as bind-rx / bind-tx left it. */
+struct devmem_binding_info {
+	uint32_t id;
+	int tx;
+	int mem;                      /* enum devmem_mem of its dmabuf */
+	uint64_t size;                /* dmabuf bytes */
+	unsigned nqueues;
+	unsigned queues[64];
+	uint64_t tokens_outstanding;  /* RX: frags the application holds */
+	uint64_t tx_pending;          /* TX: bytes not yet acknowledged */
+};
+/* Bindings of the stack; returns how many exist (may exceed max). */
+int devmem_binding_list(struct devmem_stack *stack, struct devmem_binding_info *out, unsigned max);
+
+/* NIC-wide counters (ethtool -S). */
+struct devmem_nic_stats {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t rx_steered;          /* frames an ntuple rule directed */
+	uint64_t rx_rss;              /* frames RSS directed */
+	uint64_t rx_ntuple_drop;      /* frames a drop rule dropped */
+	uint64_t rx_misdirected;      /* frames on another queue than steering picks */
+	uint64_t rx_linear;           /* frames landed whole in host memory */
+	uint64_t rx_drop_nobuf;
+	uint64_t tx_packets, tx_bytes;
+};
+int devmem_nic_stats(struct devmem_stack *stack, struct devmem_nic_stats *st);
+
+/*
+ * A control socket for devmemctl: a Unix stream socket at path, mode 0600,
+ * served by a thread of the stack until devmem_ctl_close or the stack
+ * closes. Bindings made through it (the dmabuf fd passed with SCM_RIGHTS)
+ * live as long as that control connection.
+ */
+int devmem_ctl_listen(struct devmem_stack *stack, const char *path);
+void devmem_ctl_close(struct devmem_stack *stack);
 
 /* ---- sockets ----------------------------------------------------------- */
 

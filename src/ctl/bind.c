@@ -93,16 +93,18 @@ struct devmem_binding *devmem_bind_rx(struct devmem_stack *s, int dmabuf_fd,
 	struct dmabuf *d;
 
 	if (!s || !queues || nqueues == 0)
-		return devmem_fail_ptr(-EINVAL);
+		return devmem_fail_ptr(devmem_reason(-EINVAL, "no RX queues given"));
 	for (unsigned i = 0; i < nqueues; i++) {
-		if (queues[i] >= s->nic.nqueues)
-			return devmem_fail_ptr(-EINVAL);
+		if (queues[i] >= s->nic.active)
+			return devmem_fail_ptr(devmem_reason(-EINVAL,
+				"rx queue %u out of range (%u queues)", queues[i], s->nic.active));
 		for (unsigned j = 0; j < i; j++)
 			if (queues[j] == queues[i])
-				return devmem_fail_ptr(-EINVAL);
+				return devmem_fail_ptr(devmem_reason(-EINVAL,
+					"rx queue %u given twice", queues[i]));
 	}
 	if (!s->nic.header_split)
-		return devmem_fail_ptr(-EINVAL);
+		return devmem_fail_ptr(devmem_reason(-EINVAL, "tcp-data-split is disabled"));
 	d = dmabuf_lookup_get(dmabuf_fd);
 	if (!d)
 		return devmem_fail_ptr(-EBADF);
@@ -132,6 +134,7 @@ struct devmem_binding *devmem_bind_rx(struct devmem_stack *s, int dmabuf_fd,
 	lock_queues(s, queues, nqueues, true);
 	for (unsigned i = 0; i < nqueues; i++) {
 		if (s->nic.q[queues[i]].bound) {
+			devmem_reason(-EEXIST, "rx queue %u already has a memory provider", queues[i]);
 			lock_queues(s, queues, nqueues, false);
 			pool_release(b->pool);
 			free(b->queues);

@@ -38,8 +38,12 @@ static unsigned poll_once(struct devmem_stack *s, struct nic_rxq *q, bool force_
 	uint64_t now = devmem_now_us();
 	for (unsigned i = 0; i < n; i++) {
 		struct rx_frame *f = &q->frames[i];
-		if (nic_rx_commit(q, f))
+		if (!nic_rx_commit(q, f))
+			continue;
+		if (stack_steer_rx(s, q, f))
 			ip_input(s, q, f, now);
+		else
+			pbuf_release(&f->pb); /* a drop rule took it */
 	}
 	nic_rx_refill(q);
 	/* input may have armed timers: recompute the deadline after a burst */
@@ -99,6 +103,11 @@ void stack_poll_now(struct devmem_stack *s, unsigned queue)
 		;
 	nic_tx_push(q);
 	pthread_mutex_unlock(&q->lock);
+	/* the round may have armed a timer before the poller's wake-up:
+	 * let it look again (queue 0 runs the timers) */
+	pthread_mutex_lock(&s->lock);
+	stack_kick(s, 0);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void *stack_poller_main(void *arg)
@@ -108,6 +117,7 @@ void *stack_poller_main(void *arg)
 	int wake = s->wake_fds[q->idx];
 	bool force = true;
 
+	q->poller_tid = (int)gettid();
 	while (!atomic_load(&s->stopping)) {
 		uint64_t now = devmem_now_us();
 		uint64_t busy = atomic_load(&q->busy_until);

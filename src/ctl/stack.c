@@ -28,7 +28,7 @@ void devmem_config_init(struct devmem_config *cfg)
 
 static int config_check(const struct devmem_config *cfg)
 {
-	if (cfg->rx_queues < 1 || cfg->rx_queues > 64)
+	if (cfg->rx_queues < 1 || cfg->rx_queues > 64 || cfg->max_queues > 64)
 		return -EINVAL;
 	if (cfg->buf_size < 4096 || cfg->buf_size > (1u << 20) ||
 	    (cfg->buf_size & (cfg->buf_size - 1)))
@@ -83,7 +83,7 @@ static struct devmem_stack *stack_start(const struct devmem_config *cfg, struct 
 	s->hash = calloc(s->hash_size, sizeof(*s->hash));
 	s->tx_scratch = malloc(65536 + 128);
 	s->tx_bounce = malloc(STACK_TX_BOUNCE);
-	s->npollers = cfg->rx_queues;
+	s->npollers = DEVMEM_MAX(cfg->rx_queues, cfg->max_queues);
 	s->pollers = calloc(s->npollers, sizeof(*s->pollers));
 	s->wake_fds = malloc(s->npollers * sizeof(*s->wake_fds));
 	if (!s->hash || !s->tx_scratch || !s->tx_bounce || !s->pollers || !s->wake_fds) {
@@ -99,6 +99,11 @@ static struct devmem_stack *stack_start(const struct devmem_config *cfg, struct 
 	s->next_port = (uint16_t)(32768 + (s->isn_key[0] | s->isn_key[1] << 8) % 28000);
 	r = nic_init(&s->nic, link, cfg);
 	if (r < 0)
+		goto fail;
+	if (s->nic.active < s->nic.nqueues && link->ops->set_queues &&
+	    (r = link->ops->set_queues(link, s->nic.active)) < 0)
+		goto fail;
+	if ((r = stack_steer_open(s)) < 0)
 		goto fail;
 	for (unsigned i = 0; i < s->npollers; i++) {
 		s->wake_fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -157,7 +162,7 @@ struct devmem_stack *devmem_stack_open_tun(const struct devmem_config *cfg,
 		devmem_config_init(&c);
 	if ((err = config_check(&c)) < 0)
 		return devmem_fail_ptr(err);
-	link = link_tun_open(tun, c.rx_queues, c.mtu, &err);
+	link = link_tun_open(tun, DEVMEM_MAX(c.rx_queues, c.max_queues), c.mtu, &err);
 	if (!link)
 		return devmem_fail_ptr(err ? err : -EIO);
 	/* the kernel of this machine is the only writer: no corruption on the way */
@@ -187,9 +192,10 @@ int devmem_stack_open_pair(const struct devmem_config *cfg_a, const struct devme
 		devmem_config_init(&cb);
 	if ((err = config_check(&ca)) < 0 || (err = config_check(&cb)) < 0)
 		return devmem_fail(err);
-	if (ca.rx_queues != cb.rx_queues || ca.mtu != cb.mtu)
+	unsigned qa = DEVMEM_MAX(ca.rx_queues, ca.max_queues);
+	if (qa != DEVMEM_MAX(cb.rx_queues, cb.max_queues) || ca.mtu != cb.mtu)
 		return devmem_fail(-EINVAL);
-	err = link_pair_create(ca.rx_queues, ca.mtu, a_to_b, b_to_a, &la, &lb);
+	err = link_pair_create(qa, ca.mtu, a_to_b, b_to_a, &la, &lb);
 	if (err < 0)
 		return devmem_fail(err);
 	la->caps.rx_csum_trusted = false;
@@ -226,6 +232,7 @@ void devmem_stack_close(struct devmem_stack *s)
 {
 	if (!s)
 		return;
+	devmem_ctl_close(s); /* its connections' bindings go below */
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->stopping, true);
 	stack_kick(s, 0);

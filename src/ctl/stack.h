@@ -23,6 +23,8 @@
 #include "tcp/tcp.h"
 
 struct sock;
+struct steer;
+struct tun_steer;
 
 #define STACK_TX_BOUNCE (65536u + 4096u)
 
@@ -73,6 +75,10 @@ struct devmem_stack {
 	unsigned seg_free_count;
 
 	struct devmem_binding *bindings;
+	/* receive steering (ctl/nicsteer.c): the decision, a scratch copy for
+	 * changes, and the link's program applying it (TUN; NULL otherwise) */
+	struct steer *steer, *steer_tmp;
+	struct tun_steer *tsteer;
 	uint8_t isn_key[16];
 	uint16_t ip_id;
 	uint8_t *tx_scratch;       /* ICMP replies */
@@ -112,6 +118,25 @@ bool stack_busy_poll(struct devmem_stack *s, unsigned queue);
  * that emitted: a frame handed to the link has had its effect when this
  * returns (the packetdrill adapter). Call without the stack lock. */
 void stack_poll_now(struct devmem_stack *s, unsigned queue);
+/* ctl/nicconf.c: every queue lock in index order, then the stack lock. */
+void stack_lock_all(struct devmem_stack *s);
+void stack_unlock_all(struct devmem_stack *s);
+/* ctl/nicsteer.c: set up (default RSS over the queues; on TUN the kernel's
+ * steering program) and tear down. */
+int stack_steer_open(struct devmem_stack *s);
+void stack_steer_close(struct devmem_stack *s);
+/* ctl/nicsteer.c (all locks held): may the queue count become n? (RSS
+ * entries and ntuple rules must not name a queue that goes away) */
+int stack_steer_check_queues(struct devmem_stack *s, unsigned n);
+/* The queue count changed: RSS re-spread (unless set by hand), the link's
+ * steering program rewritten. */
+void stack_steer_queues_changed(struct devmem_stack *s);
+/* The queue steering picks for the flow ep (laddr = ours) receives on. */
+unsigned stack_flow_queue(struct devmem_stack *s, const struct tcp_ep *ep);
+/* Phase 2 of a frame on queue q: false when a drop rule takes it; counts
+ * steered / RSS / misdirected frames (stack lock held). */
+bool stack_steer_rx(struct devmem_stack *s, struct nic_rxq *q, const struct rx_frame *f);
+
 /* A timer may now be due before the poller wakes: wake it. */
 void stack_kick(struct devmem_stack *s, uint64_t deadline);
 

@@ -67,6 +67,12 @@ struct link_ops {
 	/* Send one frame (gather). Returns 0 or -errno (-EAGAIN: link full). */
 	int (*tx)(struct link *l, unsigned q, const struct iovec *iov, int iovcnt);
 	void (*stats)(struct link *l, struct link_stats *st);
+	/* Optional. Only queues 0..n-1 receive from now on (ethtool -L): the
+	 * peer stops delivering to the others (TUN detaches them). */
+	int (*set_queues)(struct link *l, unsigned n);
+	/* Optional. A descriptor of the link (TUN: queue 0's fd) for device-wide
+	 * settings such as a steering program; -1 when none. */
+	int (*dev_fd)(struct link *l);
 	void (*destroy)(struct link *l);
 };
 

@@ -65,6 +65,7 @@ struct tun {
 	 * (its poller, or a busy-polling reader): no locking of its own */
 	struct io_uring *rings;
 #endif
+	bool *attached;         /* queue i receives (TUNSETQUEUE) */
 	int fds[];
 };
 
@@ -211,6 +212,43 @@ static int tun_tx(struct link *l, unsigned q, const struct iovec *iov, int iovcn
 	return 0;
 }
 
+/* Queues at or above n are detached, top down, so that the kernel's queue
+ * numbers (it fills a hole with its last queue) stay ours; re-attached
+ * bottom up for the same reason. */
+static int tun_set_queues(struct link *l, unsigned n)
+{
+	struct tun *t = l->priv;
+	struct ifreq ifr;
+
+	if (n == 0 || n > t->queues)
+		return -EINVAL;
+	for (unsigned i = t->queues; i-- > n;) {
+		if (!t->attached[i])
+			continue;
+		memset(&ifr, 0, sizeof(ifr));
+		ifr.ifr_flags = IFF_DETACH_QUEUE;
+		if (ioctl(t->fds[i], TUNSETQUEUE, &ifr) < 0)
+			return -errno;
+		t->attached[i] = false;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (t->attached[i])
+			continue;
+		memset(&ifr, 0, sizeof(ifr));
+		ifr.ifr_flags = IFF_ATTACH_QUEUE;
+		if (ioctl(t->fds[i], TUNSETQUEUE, &ifr) < 0)
+			return -errno;
+		t->attached[i] = true;
+	}
+	return 0;
+}
+
+static int tun_dev_fd(struct link *l)
+{
+	struct tun *t = l->priv;
+	return t->fds[0];
+}
+
 static void tun_stats(struct link *l, struct link_stats *st)
 {
 	struct tun *t = l->priv;
@@ -241,6 +279,7 @@ static void tun_destroy(struct link *l)
 	struct tun *t = l->priv;
 
 	tun_close_all(t);
+	free(t->attached);
 	free(t);
 	free(l);
 }
@@ -253,6 +292,8 @@ static const struct link_ops tun_ops = {
 	.tx = tun_tx,
 	.stats = tun_stats,
 	.destroy = tun_destroy,
+	.set_queues = tun_set_queues,
+	.dev_fd = tun_dev_fd,
 };
 
 /* Attach one queue (creating the interface with the first). */
@@ -466,6 +507,13 @@ struct link *link_tun_open(const struct devmem_tun_opts *opts, unsigned queues, 
 	t->queues = queues;
 	for (unsigned i = 0; i < queues; i++)
 		t->fds[i] = -1;
+	t->attached = calloc(queues, sizeof(*t->attached));
+	if (!t->attached) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < queues; i++)
+		t->attached[i] = true;
 	for (unsigned i = 0; i < queues; i++) {
 		t->fds[i] = tun_open_queue(opts->ifname);
 		if (t->fds[i] < 0) {
@@ -497,6 +545,7 @@ struct link *link_tun_open(const struct devmem_tun_opts *opts, unsigned queues, 
 fail:
 	if (t) {
 		tun_close_all(t);
+		free(t->attached);
 		free(t);
 	}
 	free(l);

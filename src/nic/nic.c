@@ -42,7 +42,8 @@ int nic_init(struct nic *nic, struct link *link, const struct devmem_config *cfg
 {
 	memset(nic, 0, sizeof(*nic));
 	nic->link = link;
-	nic->nqueues = cfg->rx_queues;
+	nic->nqueues = DEVMEM_MAX(cfg->rx_queues, cfg->max_queues);
+	nic->active = cfg->rx_queues;
 	nic->buf_size = cfg->buf_size;
 	nic->header_split = cfg->header_split != 0;
 	nic->max_frame = link->caps.max_frame;
@@ -153,7 +154,12 @@ int nic_xmit(struct nic *nic, unsigned q, const uint8_t *hdr, uint32_t hdr_len,
 	iov[0].iov_len = sizeof(vh);
 	iov[1].iov_base = (void *)hdr;
 	iov[1].iov_len = hdr_len;
-	for (int i = 0; i < npay; i++)
+	size_t bytes = hdr_len;
+	for (int i = 0; i < npay; i++) {
 		iov[2 + i] = pay[i];
+		bytes += pay[i].iov_len;
+	}
+	atomic_fetch_add_explicit(&nic->tx_packets, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&nic->tx_bytes, bytes, memory_order_relaxed);
 	return nic->link->ops->tx(nic->link, q, iov, 2 + npay);
 }

@@ -108,15 +108,20 @@ struct nic_rxq {
 	/* a reader busy-polls this queue until then (us): the poller stands aside */
 	_Atomic uint64_t busy_until;
 	struct nic_txbatch txb;
+	int poller_tid;             /* gettid() of the queue's poller thread */
 };
 
 struct nic {
 	struct link *link;
-	unsigned nqueues;
+	unsigned nqueues;           /* queues that exist (the link's) */
+	unsigned active;            /* queues 0..active-1 receive (ethtool -L) */
 	struct nic_rxq *q;
 	uint32_t buf_size;
 	bool header_split;
 	uint32_t max_frame;         /* IP packet bytes */
+	/* NIC-wide counters beyond the queues' (ethtool -S) */
+	uint64_t rx_steered, rx_rss, rx_ntuple_drop, rx_misdirected;
+	_Atomic uint64_t tx_packets, tx_bytes;
 };
 
 int nic_init(struct nic *nic, struct link *link, const struct devmem_config *cfg);

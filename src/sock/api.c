@@ -337,6 +337,8 @@ int devmem_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return (int)unlock_ret(sk, -EADDRNOTAVAIL);
 	sock_fill_cfg(sk, &cfg);
 	tcp_conn_init(&sk->conn, &sk->ep, &cfg, &sock_tcp_env, sk);
+	/* the queue the flow's frames will arrive on owns it */
+	sk->queue = stack_flow_queue(sk->stack, &sk->ep);
 	sock_hash(sk);
 	r = tcp_connect(&sk->conn, devmem_now_us());
 	if (r < 0) {

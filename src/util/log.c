@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "devmem/devmem.h"
 #include "util/util.h"
 
 int devmem_log_enabled;
@@ -21,4 +22,20 @@ void devmem_log(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+static _Thread_local char last_error[256];
+
+int devmem_reason(int neg_errno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return neg_errno;
+}
+
+const char *devmem_last_error(void)
+{
+	return last_error;
 }

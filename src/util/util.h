@@ -28,6 +28,13 @@ static inline long devmem_ret(long r)
 	return r < 0 ? devmem_fail((int)r) : r;
 }
 
+/*
+ * The reason behind a configuration call's errno, as the kernel's netlink
+ * extack message (per thread; devmem_last_error() returns it). Returns
+ * neg_errno so a caller can write: return devmem_reason(-EINVAL, "...").
+ */
+int devmem_reason(int neg_errno, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Monotonic time in microseconds: the only clock the stack reads. */
 static inline uint64_t devmem_now_us(void)
 {
