@@ -262,8 +262,8 @@ struct devmem_queue_info {
 };
 int devmem_queue_info(struct devmem_stack *stack, unsigned queue, struct devmem_queue_info *qi);
 
-/* netlink page-pool-get: one pool per queue (its host pool) and one per
- * RX binding. */
+/* netlink page-pool-get: one pool per queue (its host pool), one per RX
+ * binding, and pools of bindings already gone whose buffers are still held. */
 struct devmem_pool_info {
 	uint32_t id;
 	unsigned queue;               /* the queue it feeds (a binding's first queue) */
@@ -272,6 +272,8 @@ struct devmem_pool_info {
 	uint32_t in_use;              /* not free (posted to the NIC, in packets, held) */
 	uint32_t held;                /* held by devmem tokens: in flight to the application */
 	uint32_t buf_size;
+	int detached;                 /* its binding is gone; it lives until every
+					 buffer is back (netlink's detach-time) */
 };
 /* Pools 0..n-1; returns n (may exceed max). */
 int devmem_pool_list(struct devmem_stack *stack, struct devmem_pool_info *out, unsigned max);

@@ -210,6 +210,18 @@ uint32_t devmem_binding_id(const struct devmem_binding *b)
 	return b ? b->id : 0;
 }
 
+/* A detached RX pool got its last buffer back and frees itself. */
+static void zombie_gone(struct pool *p, void *arg)
+{
+	struct devmem_stack *s = arg;
+
+	for (unsigned i = 0; i < s->nzombies; i++)
+		if (s->zombies[i] == p) {
+			s->zombies[i] = s->zombies[--s->nzombies];
+			break;
+		}
+}
+
 /* Caller holds the binding's queue locks and the stack lock. */
 static void binding_detach(struct devmem_binding *b)
 {
@@ -223,8 +235,15 @@ static void binding_detach(struct devmem_binding *b)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = b->next;
-	if (b->pool)
+	if (b->pool) {
+		if (b->pool->nfree < b->pool->nbufs && s->nzombies < STACK_ZOMBIES) {
+			/* tokens still hold buffers: the pool outlives the binding */
+			s->zombies[s->nzombies++] = b->pool;
+			b->pool->on_idle = zombie_gone;
+			b->pool->on_idle_arg = s;
+		}
 		pool_release(b->pool);
+	}
 }
 
 /* Unbind a TX binding: new sends cannot name it; freed once nothing is

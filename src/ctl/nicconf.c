@@ -164,6 +164,11 @@ int devmem_pool_list(struct devmem_stack *s, struct devmem_pool_info *out, unsig
 			pool_info(s, b->pool, n + 1, b->queues[0], &out[n]);
 		n++;
 	}
+	for (unsigned i = 0; i < s->nzombies; i++, n++)
+		if (n < max) {
+			pool_info(s, s->zombies[i], n + 1, 0, &out[n]);
+			out[n].detached = 1;
+		}
 	stack_unlock_all(s);
 	return (int)n;
 }

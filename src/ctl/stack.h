@@ -75,6 +75,11 @@ struct devmem_stack {
 	unsigned seg_free_count;
 
 	struct devmem_binding *bindings;
+	/* RX pools whose binding is gone but whose buffers are still held
+	 * (page-pool-get lists them, detached, until they free themselves) */
+#define STACK_ZOMBIES 16
+	struct pool *zombies[STACK_ZOMBIES];
+	unsigned nzombies;
 	/* receive steering (ctl/nicsteer.c): the decision, a scratch copy for
 	 * changes, and the link's program applying it (TUN; NULL otherwise) */
 	struct steer *steer, *steer_tmp;
