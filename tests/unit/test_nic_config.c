@@ -276,9 +276,55 @@ static void test_binding_lifecycle(void)
 	CHECK_EQ(devmem_dmabuf_free(fd), 0);
 }
 
+/* One dmabuf bound to two queues and another to a third, at once. */
+static void test_several_bindings(void)
+{
+	struct devmem_config ca, cb;
+	struct devmem_stack *a, *b;
+	pair_cfgs(&ca, &cb);
+	ca.rx_queues = cb.rx_queues = 3;
+	CHECK_EQ(devmem_stack_open_pair(&ca, &cb, NULL, NULL, &a, &b), 0);
+	int f1 = devmem_dmabuf_alloc(DEVMEM_MEM_HOST, 2u << 20, 0);
+	int f2 = devmem_dmabuf_alloc(DEVMEM_MEM_SEALED, 1u << 20, 0);
+	unsigned q01[2] = {0, 1}, q2 = 2;
+	struct devmem_binding *b1 = devmem_bind_rx(b, f1, q01, 2);
+	struct devmem_binding *b2 = devmem_bind_rx(b, f2, &q2, 1);
+	CHECK(b1 && b2);
+	struct devmem_queue_info qi;
+	for (unsigned q = 0; q < 3; q++) {
+		CHECK_EQ(devmem_queue_info(b, q, &qi), 0);
+		CHECK_EQ(qi.binding_id, devmem_binding_id(q < 2 ? b1 : b2));
+	}
+	struct devmem_binding_info bi[4];
+	CHECK_EQ(devmem_binding_list(b, bi, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		bool one = bi[i].id == devmem_binding_id(b1);
+		CHECK_EQ(bi[i].nqueues, one ? 2 : 1);
+		CHECK_EQ(bi[i].mem, one ? DEVMEM_MEM_HOST : DEVMEM_MEM_SEALED);
+	}
+	/* pools: three host pools (one per queue), one per binding */
+	struct devmem_pool_info pi[8];
+	CHECK_EQ(devmem_pool_list(b, pi, 8), 5);
+	unsigned dev = 0;
+	for (int i = 0; i < 5; i++)
+		dev += pi[i].binding_id != 0;
+	CHECK_EQ(dev, 2);
+	CHECK_EQ(devmem_unbind(b1), 0);
+	CHECK_EQ(devmem_queue_info(b, 1, &qi), 0);
+	CHECK_EQ(qi.binding_id, 0);
+	CHECK_EQ(devmem_queue_info(b, 2, &qi), 0);
+	CHECK_EQ(qi.binding_id, devmem_binding_id(b2));
+	CHECK_EQ(devmem_unbind(b2), 0);
+	devmem_stack_close(a);
+	devmem_stack_close(b);
+	devmem_dmabuf_free(f1);
+	devmem_dmabuf_free(f2);
+}
+
 int main(void)
 {
 	RUN(test_refusals);
+	RUN(test_several_bindings);
 	RUN(test_binding_lifecycle);
 	return CHECK_DONE();
 }
