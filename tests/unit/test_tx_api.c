@@ -11,6 +11,7 @@
 #include <linux/errqueue.h>
 #include <linux/tcp.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,6 +257,73 @@ static void test_completions(int family, enum devmem_mem mem)
 	free(got);
 }
 
+/* Both asymmetric paths on one connection: A sends zero-copy from its TX
+ * binding and receives ordinary data; B receives into its RX binding
+ * (MSG_SOCK_DEVMEM) and sends ordinary data. */
+static void test_asymmetric(void)
+{
+	int fa = devmem_dmabuf_alloc(DEVMEM_MEM_HOST, 1u << 20, 0);
+	int fb = devmem_dmabuf_alloc(DEVMEM_MEM_HOST, 4u << 20, 0);
+	unsigned q0 = 0;
+	struct devmem_binding *rx = devmem_bind_rx(b, fb, &q0, 1);
+	CHECK(rx != NULL);
+	int c, s = connect_pair(AF_INET, 9070, &c);
+	struct devmem_binding *tx = devmem_bind_tx(a, fa);
+	static uint8_t src[1u << 20];
+	pattern_fill(src, sizeof(src), 0, 7);
+	CHECK_EQ(devmem_dmabuf_write(fa, 0, src, sizeof(src)), (ssize_t)sizeof(src));
+	int one = 1;
+	CHECK_EQ(devmem_setsockopt(c, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)), 0);
+	struct iovec iov = {(void *)(uintptr_t)0, sizeof(src)};
+	CHECK_EQ(send_dmabuf(c, devmem_binding_id(tx), &iov, 1, MSG_ZEROCOPY), (ssize_t)sizeof(src));
+
+	/* B: device memory in, validated through its mapping, tokens back */
+	const uint8_t *map = mmap(NULL, 4u << 20, PROT_READ, MAP_SHARED, fb, 0);
+	CHECK(map != MAP_FAILED);
+	uint64_t pos = 0, frags = 0;
+	while (pos < sizeof(src)) {
+		static uint8_t data[65536];
+		uint8_t ctrl[CMSG_SPACE(sizeof(struct dmabuf_cmsg)) * 64];
+		struct iovec v = {data, sizeof(data)};
+		struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = ctrl,
+				   .msg_controllen = sizeof(ctrl)};
+		ssize_t n = devmem_recvmsg(s, &m, MSG_SOCK_DEVMEM);
+		CHECK(n > 0);
+		if (n <= 0)
+			break;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			struct dmabuf_cmsg d;
+			memcpy(&d, CMSG_DATA(cm), sizeof(d));
+			CHECK_EQ(cm->cmsg_type, SCM_DEVMEM_DMABUF);
+			CHECK_EQ(pattern_check(map + d.frag_offset, d.frag_size, pos, 7), -1);
+			struct dmabuf_token t = {d.frag_token, 1};
+			CHECK_EQ(devmem_setsockopt(s, SOL_SOCKET, SO_DEVMEM_DONTNEED, &t, sizeof(t)), 1);
+			pos += d.frag_size;
+			frags++;
+		}
+	}
+	CHECK_EQ(pos, sizeof(src));
+	CHECK(frags > 0);
+	/* B answers with an ordinary send; A reads it with an ordinary recv */
+	uint8_t msg[3000], back[3000];
+	pattern_fill(msg, sizeof(msg), 0, 5);
+	CHECK_EQ(devmem_send(s, msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	recv_all(c, back, sizeof(back));
+	CHECK_MEM(back, msg, sizeof(msg));
+	CHECK(wait_pollerr(c, 2000));
+	uint32_t lo = 1, hi = 1;
+	CHECK_EQ(read_completion(c, AF_INET, &lo, &hi), 1);
+	CHECK_EQ(lo, 0);
+	CHECK_EQ(hi, 0);
+	munmap((void *)map, 4u << 20);
+	devmem_close(c);
+	devmem_close(s);
+	devmem_unbind(tx);
+	devmem_unbind(rx);
+	devmem_dmabuf_free(fa);
+	devmem_dmabuf_free(fb);
+}
+
 /* MSG_ZEROCOPY from the caller's own memory (netgpu's style). */
 static void test_zerocopy_host(void)
 {
@@ -421,6 +489,7 @@ int main(void)
 	test_completions(AF_INET, DEVMEM_MEM_HOST);
 	test_completions(AF_INET6, DEVMEM_MEM_HOST);
 	test_completions(AF_INET, DEVMEM_MEM_SEALED);
+	RUN(test_asymmetric);
 	RUN(test_zerocopy_host);
 	RUN(test_pollout);
 	RUN(test_options);
