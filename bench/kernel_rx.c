@@ -7,6 +7,7 @@
  * wrapping around.
  *
  *   kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [-v N] [--out FILE]
+ *             [--conns N]
  *
  * Listens on ADDR:PORT (numeric; -6 for IPv6 when ADDR does not say), prints
  * a line with "listening", accepts one connection and receives until EOF.
@@ -14,15 +15,23 @@
  *               measuring a sender)
  *   -v N        validate ncdevmem's -v N pattern over the whole stream
  *   --out FILE  also write every byte received to FILE
+ *   --conns N   accept N connections and receive on each in its own thread
+ *               (as devmem-nc --conns); each has its own 1 MiB buffer and
+ *               copies into its own 1/N slice of the one device buffer; -v
+ *               validates every stream from its start; not with --out
  * Prints: bytes=N seconds=S gbps=G cpu_s=C validated=yes|no|skipped
  * (seconds: accept to EOF; cpu_s: this process's user+sys time, which leaves
- * out the kernel's softirq work). With -v, the first mismatch is reported on a
- * line before it. Exit status: 0, or 1 on an error or a validation failure.
+ * out the kernel's softirq work). With --conns N > 1 one "conn K: bytes=N
+ * seconds=S gbps=G" line per connection comes first, and the total line's
+ * bytes are all connections', its seconds from the first accept to the last
+ * EOF. With -v, the first mismatch is reported on a line before it. Exit
+ * status: 0, or 1 on an error or a validation failure.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,16 +56,17 @@ static double now_s(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [-v N]\n"
-			"                 [--out FILE]\n");
+			"                 [--out FILE] [--conns N]\n");
 	exit(2);
 }
 
 /* -v: the expected stream, pat[i] for stream offset k at pat[k % period]. */
 struct validator {
-	unsigned char *pat; /* PAT_CHUNK + period bytes, or NULL: off */
+	const unsigned char *pat; /* PAT_CHUNK + period bytes, or NULL: off */
 	unsigned period;
 	uint64_t off;       /* stream offset of the next byte */
 	int failed;
+	int conn;           /* connection index for messages, or -1 */
 };
 
 static void validate(struct validator *v, const unsigned char *p, size_t len)
@@ -74,8 +84,12 @@ static void validate(struct validator *v, const unsigned char *p, size_t len)
 
 			while (p[i] == want[i])
 				i++;
+			flockfile(stdout);
+			if (v->conn >= 0)
+				printf("conn %d: ", v->conn);
 			printf("validation failed at offset %llu: expected 0x%02x, actual 0x%02x\n",
 			       (unsigned long long)(v->off + i), want[i], p[i]);
+			funlockfile(stdout);
 			fflush(stdout);
 			v->failed = 1;
 			v->off += len;
@@ -103,6 +117,59 @@ static void write_all(int fd, const unsigned char *p, size_t len)
 	}
 }
 
+/* One connection: receive until EOF, copying into dev[0..dev_len). */
+struct conn {
+	unsigned char *buf; /* RX_BUF bytes */
+	int fd;
+	int out_fd;
+	unsigned char *dev; /* this connection's slice of the device buffer, or NULL */
+	size_t dev_len;
+	struct validator v;
+	double t0, t1;      /* accept, EOF */
+	uint64_t bytes;
+	int err;            /* errno of a failed recv, or 0 */
+};
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	unsigned char *buf = c->buf;
+	size_t doff = 0; /* write position in the device buffer */
+
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, RX_BUF, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			c->err = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		validate(&c->v, buf, (size_t)n);
+		if (c->out_fd >= 0)
+			write_all(c->out_fd, buf, (size_t)n);
+		/* The copy a non-devmem application makes into device memory. */
+		for (size_t done = 0; c->dev && done < (size_t)n;) {
+			size_t cl = (size_t)n - done;
+
+			if (cl > c->dev_len - doff)
+				cl = c->dev_len - doff;
+			memcpy(c->dev + doff, buf + done, cl);
+			/* The device buffer is never read: keep the copy. */
+			__asm__ volatile("" : : "r"(c->dev) : "memory");
+			done += cl;
+			doff += cl;
+			if (doff == c->dev_len)
+				doff = 0;
+		}
+		c->bytes += (uint64_t)n;
+	}
+	c->t1 = now_s();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t devbuf_size = 64ull << 20;
@@ -110,6 +177,7 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	int copy = 1, out_fd = -1;
 	int family = AF_UNSPEC;
+	unsigned nconns = 1;
 	const char *pos[2];
 	int npos = 0;
 
@@ -135,6 +203,17 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			out = argv[++i];
+		} else if (!strcmp(argv[i], "--conns") && i + 1 < argc) {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(argv[++i], &end, 10);
+			if (errno || *end || n < 1 || n > 1024) {
+				fprintf(stderr, "kernel_rx: --conns: '%s' must be 1..1024\n", argv[i]);
+				return 2;
+			}
+			nconns = (unsigned)n;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage();
 		} else if (npos < 2) {
@@ -145,6 +224,15 @@ int main(int argc, char **argv)
 	}
 	if (npos != 2)
 		usage();
+	if (nconns > 1 && out) {
+		fprintf(stderr, "kernel_rx: --out takes one connection (not with --conns)\n");
+		return 2;
+	}
+	if (copy && devbuf_size / nconns < RX_BUF) {
+		fprintf(stderr, "kernel_rx: --devbuf-size: each of the %u connections needs a 1M "
+				"slice\n", nconns);
+		return 2;
+	}
 
 	struct addrinfo hints = {
 		.ai_family = family,
@@ -159,26 +247,37 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	unsigned char *buf = malloc(RX_BUF);
 	unsigned char *dev = copy ? malloc((size_t)devbuf_size) : NULL;
-	struct validator v = {0};
+	unsigned char *pat = NULL;
+	struct validator v = {.conn = -1};
+	struct conn *conns = calloc(nconns, sizeof(*conns));
+	pthread_t *threads = calloc(nconns, sizeof(*threads));
+	size_t slice = (size_t)(devbuf_size / nconns);
 
-	if (!buf || (copy && !dev)) {
+	if ((copy && !dev) || !conns || !threads) {
 		perror("malloc");
 		return 1;
 	}
 	/* Fault the pages in now, not during the measurement. */
-	memset(buf, 0, RX_BUF);
+	for (unsigned i = 0; i < nconns; i++) {
+		conns[i].buf = malloc(RX_BUF);
+		if (!conns[i].buf) {
+			perror("malloc");
+			return 1;
+		}
+		memset(conns[i].buf, 0, RX_BUF);
+	}
 	if (copy)
 		memset(dev, 0, (size_t)devbuf_size);
 	if (vn) {
 		v.period = pattern_period(vn);
-		v.pat = malloc(PAT_CHUNK + v.period);
-		if (!v.pat) {
+		pat = malloc(PAT_CHUNK + v.period);
+		if (!pat) {
 			perror("malloc");
 			return 1;
 		}
-		pattern_fill(v.pat, PAT_CHUNK + v.period, vn);
+		pattern_fill(pat, PAT_CHUNK + v.period, vn);
+		v.pat = pat;
 	}
 	if (out) {
 		out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -195,7 +294,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, 1)) {
+	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, (int)nconns)) {
 		fprintf(stderr, "kernel_rx: bind/listen %s port %s: %s\n", pos[0], pos[1],
 			strerror(errno));
 		return 1;
@@ -204,53 +303,71 @@ int main(int argc, char **argv)
 	printf("listening on %s port %s\n", pos[0], pos[1]);
 	fflush(stdout);
 
-	int fd = accept(lfd, NULL, NULL);
-	if (fd < 0) {
-		perror("accept");
-		return 1;
-	}
-	double t0 = now_s();
-	uint64_t bytes = 0;
-	size_t doff = 0; /* write position in the device buffer */
+	for (unsigned i = 0; i < nconns; i++) {
+		struct conn *c = &conns[i];
+		int fd;
 
-	for (;;) {
-		ssize_t n = recv(fd, buf, RX_BUF, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("recv");
+		do
+			fd = accept(lfd, NULL, NULL);
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0) {
+			perror("accept");
 			return 1;
 		}
-		if (n == 0)
-			break;
-		validate(&v, buf, (size_t)n);
-		if (out_fd >= 0)
-			write_all(out_fd, buf, (size_t)n);
-		/* The copy a non-devmem application makes into device memory. */
-		for (size_t done = 0; copy && done < (size_t)n;) {
-			size_t c = (size_t)n - done;
-
-			if (c > devbuf_size - doff)
-				c = (size_t)(devbuf_size - doff);
-			memcpy(dev + doff, buf + done, c);
-			/* The device buffer is never read: keep the copy. */
-			__asm__ volatile("" : : "r"(dev) : "memory");
-			done += c;
-			doff += c;
-			if (doff == devbuf_size)
-				doff = 0;
+		*c = (struct conn){
+			.buf = c->buf,
+			.fd = fd,
+			.out_fd = out_fd,
+			.dev = copy ? dev + (size_t)i * slice : NULL,
+			.dev_len = slice,
+			.v = v,
+			.t0 = now_s(),
+		};
+		c->v.conn = nconns > 1 ? (int)i : -1;
+		if (nconns == 1)
+			conn_main(c); /* no thread: as before --conns */
+		else if ((errno = pthread_create(&threads[i], NULL, conn_main, c))) {
+			perror("pthread_create");
+			return 1;
 		}
-		bytes += (uint64_t)n;
 	}
-	double secs = now_s() - t0;
+
+	double t0 = conns[0].t0, t1 = 0;
+	uint64_t bytes = 0;
+	int err = 0, vfailed = 0;
+
+	for (unsigned i = 0; i < nconns; i++) {
+		struct conn *c = &conns[i];
+
+		if (nconns > 1)
+			pthread_join(threads[i], NULL);
+		close(c->fd);
+		free(c->buf);
+		bytes += c->bytes;
+		t1 = c->t1 > t1 ? c->t1 : t1;
+		vfailed |= c->v.failed;
+		if (c->err) {
+			fprintf(stderr, "kernel_rx: recv%s: %s\n", nconns > 1 ? " (a connection)" : "",
+				strerror(c->err));
+			err = 1;
+		}
+		if (nconns > 1) {
+			double cs = c->t1 - c->t0;
+
+			printf("conn %u: bytes=%llu seconds=%.3f gbps=%.2f\n", i,
+			       (unsigned long long)c->bytes, cs,
+			       cs > 0 ? (double)c->bytes * 8 / cs / 1e9 : 0.0);
+		}
+	}
+	if (err)
+		return 1;
+	double secs = t1 - t0;
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 
-	close(fd);
 	close(lfd);
 	if (out_fd >= 0 && close(out_fd)) {
 		perror("kernel_rx: close --out");
@@ -258,9 +375,10 @@ int main(int argc, char **argv)
 	}
 	printf("bytes=%llu seconds=%.3f gbps=%.2f cpu_s=%.3f validated=%s\n",
 	       (unsigned long long)bytes, secs, secs > 0 ? (double)bytes * 8 / secs / 1e9 : 0.0, cpu,
-	       !v.pat ? "skipped" : v.failed ? "no" : "yes");
-	free(v.pat);
+	       !v.pat ? "skipped" : vfailed ? "no" : "yes");
+	free(threads);
+	free(conns);
+	free(pat);
 	free(dev);
-	free(buf);
-	return v.failed ? 1 : 0;
+	return vfailed ? 1 : 0;
 }

@@ -1633,7 +1633,7 @@ int main(int argc, char **argv)
 	if (!stack)
 		die("devmem_stack_open_tun(%s): %s", o.ifname, strerror(errno));
 	if (o.ctl && devmem_ctl_listen(stack, o.ctl))
-		die("devmem_ctl_listen(%s): %s", o.ctl, strerror(errno));
+		die("--ctl %s: %s (%s)", o.ctl, strerror(errno), devmem_last_error());
 
 	int rc = o.listen ? run_server(&o, stack, family, (struct sockaddr *)&sa, salen)
 			  : run_client(&o, stack, family, (struct sockaddr *)&sa, salen);

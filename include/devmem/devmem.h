@@ -54,6 +54,15 @@ ssize_t devmem_dmabuf_read(int dmabuf_fd, uint64_t off, void *dst, size_t len);
 /* The application's writes into the memory (what a TX binding sends):
  * len bytes from src to off. EFAULT when the range runs past the end. */
 ssize_t devmem_dmabuf_write(int dmabuf_fd, uint64_t off, const void *src, size_t len);
+/*
+ * Take over a memfd another process made (passed with SCM_RIGHTS, as a
+ * dmabuf fd travels to bind-rx over netlink): the size is the file's, it is
+ * sealed against resizing. On success the registry owns fd and returns it
+ * (devmem_dmabuf_free closes it); on failure fd stays the caller's.
+ * EBADF: not open; EINVAL: not a regular file, size 0 or over 1 TiB,
+ * unknown mem, cannot be sealed; EACCES: not O_RDWR; EEXIST: already a dmabuf.
+ */
+int devmem_dmabuf_import(int fd, enum devmem_mem mem);
 /* Parse "host" / "sealed"; -1 when unknown. */
 int devmem_mem_parse(const char *name);
 const char *devmem_mem_name(enum devmem_mem mem);
@@ -201,7 +210,9 @@ struct devmem_rss {
 	uint32_t indir[DEVMEM_RSS_INDIR_MAX];
 };
 int devmem_rss_get(struct devmem_stack *stack, struct devmem_rss *rss);
-/* EINVAL: an entry names a queue that does not exist, bad size. */
+/* EINVAL: an entry names a queue that does not exist, bad size. An
+ * indir_size of 0 keeps the key and resets the table to the default spread
+ * (ethtool -X default). */
 int devmem_rss_set(struct devmem_stack *stack, const struct devmem_rss *rss);
 /* ethtool -X equal N: entries spread round-robin over queues 0..n-1. */
 int devmem_rss_equal(struct devmem_stack *stack, unsigned n);

@@ -11,8 +11,9 @@
  * EADDRINUSE, anything that is not a socket EEXIST. One thread per stack
  * serves every connection with poll(2).
  *
- * Protocol, version 1. A client sends one request line and reads one reply
- * line before the next (lockstep):
+ * Protocol, version 1. Each request line gets one reply line, in order (a
+ * client may send the next request before reading a reply; one that passes
+ * an fd had better wait, so that the fd goes with its own request):
  *
  *   request:  VERB [ARG...]\n   tokens split on blanks, 4096 bytes at most
  *   reply:    one JSON object on one line, "\n" terminated
@@ -55,11 +56,12 @@
  *   unbind ID                     "id":ID
  *
  * bind-rx and bind-tx take the dmabuf: a memfd passed with SCM_RIGHTS on
- * the bytes of that request line (an fd received is kept, in order, for the
- * next bind verb of the connection; 8 at most). As a netlink bind-rx lives
- * as long as its socket, a binding made here lives as long as the control
- * connection: closing it unbinds. unbind names only this connection's
- * bindings (ENOENT otherwise).
+ * the bytes of that request line, sealed against shrinking and growing (the
+ * stack maps it). Fds received are kept in order (8 at most) and each bind
+ * verb uses up the oldest, even when it refuses; other verbs leave them.
+ * As a netlink bind-rx lives as long as its socket, a binding made here
+ * lives as long as the control connection: closing it unbinds. unbind names
+ * only this connection's bindings (ENOENT otherwise).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,13 +82,6 @@
 #include <devmem/devmem.h>
 
 #include "util/util.h"
-
-/*
- * A foreign memfd (received over the socket) becomes a dmabuf of ours. Until
- * the library provides this call, the bind verbs answer EOPNOTSUPP: the
- * weak reference is NULL when no object defines it.
- */
-int devmem_dmabuf_import(int fd, enum devmem_mem mem) __attribute__((weak));
 
 #define CTL_PROTO 1
 #define CTL_LINE_MAX 4096u   /* bytes of one request line, '\n' included */
@@ -888,19 +883,15 @@ static int take_fd(struct ctl_conn *cc)
 	return fd;
 }
 
-/* The passed memfd as a dmabuf of ours (its fd), or -1 with the refusal set. */
-static int import_fd(struct req *r, int mem)
+/* The passed memfd (fd, ours to close) as a dmabuf of ours (its fd), or -1
+ * with the refusal set. */
+/* A foreign memfd (received over the socket) becomes a dmabuf of ours. */
+static int import_fd(struct req *r, int fd, int mem)
 {
-	int fd = take_fd(r->cc), d;
+	int d;
 
 	if (fd < 0)
 		return refuse(r, EBADF, "no dmabuf fd came with the request (SCM_RIGHTS)");
-	if (!devmem_dmabuf_import) {
-		close(fd);
-		return refuse(r, EOPNOTSUPP,
-			      "this stack cannot adopt a dmabuf from another process "
-			      "(devmem_dmabuf_import missing)");
-	}
 	reason_clear();
 	d = devmem_dmabuf_import(fd, (enum devmem_mem)mem);
 	if (d < 0) {
@@ -935,6 +926,8 @@ static int keep_binding(struct req *r, struct devmem_binding *b)
 
 static int v_bind(struct req *r, int argc, char **argv, bool tx)
 {
+	/* first: a refused request still uses up the fd that came with it */
+	int fd = take_fd(r->cc);
 	unsigned qs[CTL_BIND_QUEUES];
 	unsigned nq = 0;
 	struct devmem_binding *b;
@@ -943,19 +936,25 @@ static int v_bind(struct req *r, int argc, char **argv, bool tx)
 	int mem, d;
 
 	if (arg_mem(r, &argc, &argv, &mem))
-		return -1;
-	if (tx && argc)
-		return refuse(r, EINVAL, "bind-tx takes no queue");
-	if (!tx && !argc)
-		return refuse(r, EINVAL, "bind-rx: at least one RX queue expected");
-	if ((unsigned)argc > CTL_BIND_QUEUES)
-		return refuse(r, EINVAL, "bind-rx: %d queues, %u at most", argc, CTL_BIND_QUEUES);
+		goto refused;
+	if (tx && argc) {
+		refuse(r, EINVAL, "bind-tx takes no queue");
+		goto refused;
+	}
+	if (!tx && !argc) {
+		refuse(r, EINVAL, "bind-rx: at least one RX queue expected");
+		goto refused;
+	}
+	if ((unsigned)argc > CTL_BIND_QUEUES) {
+		refuse(r, EINVAL, "bind-rx: %d queues, %u at most", argc, CTL_BIND_QUEUES);
+		goto refused;
+	}
 	for (int i = 0; i < argc; i++) {
 		if (arg_uint(r, "bind-rx queue", argv[i], CTL_QUEUES_MAX, &v))
-			return -1;
+			goto refused;
 		qs[nq++] = (unsigned)v;
 	}
-	d = import_fd(r, mem);
+	d = import_fd(r, fd, mem);
 	if (d < 0)
 		return -1;
 	size = devmem_dmabuf_size(d);
@@ -982,6 +981,10 @@ static int v_bind(struct req *r, int argc, char **argv, bool tx)
 	jb_str(r->j, "mem", devmem_mem_name((enum devmem_mem)mem));
 	jb_u64(r->j, "size", size < 0 ? 0 : (uint64_t)size);
 	return 0;
+refused:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static int v_bind_rx(struct req *r, int argc, char **argv)

@@ -117,7 +117,7 @@ void *stack_poller_main(void *arg)
 	int wake = s->wake_fds[q->idx];
 	bool force = true;
 
-	q->poller_tid = (int)gettid();
+	__atomic_store_n(&q->poller_tid, (int)gettid(), __ATOMIC_RELEASE);
 	while (!atomic_load(&s->stopping)) {
 		uint64_t now = devmem_now_us();
 		uint64_t busy = atomic_load(&q->busy_until);

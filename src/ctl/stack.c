@@ -47,6 +47,7 @@ static void stack_free(struct devmem_stack *s)
 		s->seg_free = g->next;
 		free(g);
 	}
+	stack_steer_close(s); /* before the link: the program sits on its fd */
 	nic_destroy(&s->nic);
 	if (s->link)
 		s->link->ops->destroy(s->link);
@@ -123,6 +124,13 @@ static struct devmem_stack *stack_start(const struct devmem_config *cfg, struct 
 			goto fail;
 		}
 	}
+	/* each poller notes its thread id first thing: wait for them, so that
+	 * queue-get never reports a poller of 0 */
+	for (unsigned i = 0, tries = 0; i < s->npollers && tries < 10000; tries++)
+		if (__atomic_load_n(&s->nic.q[i].poller_tid, __ATOMIC_ACQUIRE))
+			i++;
+		else
+			usleep(100);
 	DEVMEM_DBG("stack up on %s: %u queue(s), buf %u, mtu %u", link->name,
 		   cfg->rx_queues, cfg->buf_size, cfg->mtu);
 	return s;

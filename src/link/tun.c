@@ -125,9 +125,9 @@ static ssize_t tun_rx(struct link *l, unsigned q, const struct iovec *iov, int i
 
 /*
  * The frames a poller's round held back (its ACKs) and its next read, in one
- * io_uring_enter instead of one writev each and a readv. The fds are
- * non-blocking, so every request completes inline, in order, and a read with
- * nothing to read completes with -EAGAIN. Without io_uring: the same, one
+ * io_uring_enter instead of one writev each and a readv. The writes go to a
+ * non-blocking fd and the read is RWF_NOWAIT, so every request completes
+ * inline, in order, and a read with nothing to read completes with -EAGAIN. Without io_uring: the same, one
  * system call at a time.
  */
 static ssize_t tun_rx_tx(struct link *l, unsigned q, const struct iovec *iov, int iovcnt,
@@ -150,6 +150,11 @@ static ssize_t tun_rx_tx(struct link *l, unsigned q, const struct iovec *iov, in
 		}
 		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 		io_uring_prep_readv(sqe, t->fds[q], iov, (unsigned)iovcnt, 0);
+		/* O_NONBLOCK alone does not stop io_uring from waiting for
+		 * the fd to turn readable (it arms a poll): RWF_NOWAIT makes
+		 * an empty queue complete with -EAGAIN, so the caller never
+		 * sleeps here holding its queue's lock */
+		sqe->rw_flags = RWF_NOWAIT;
 		sqe->user_data = 1;
 		int r;
 		do

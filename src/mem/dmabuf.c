@@ -10,6 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "mem/mem.h"
 #include "util/util.h"
 
@@ -164,6 +169,59 @@ ssize_t devmem_dmabuf_write(int fd, uint64_t off, const void *src, size_t len)
 	r = src || !len ? d->prov->write(d, off, src, len) : -EFAULT;
 	dmabuf_put(d);
 	return r < 0 ? devmem_fail(r) : (ssize_t)len;
+}
+
+int devmem_dmabuf_import(int fd, enum devmem_mem mem)
+{
+	const struct mem_provider *prov = mem_provider_get(mem);
+	struct stat st;
+	struct dmabuf *d;
+	int seals, fl;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
+		return devmem_fail(devmem_reason(-EBADF, "fd %d is not open", fd));
+	if (!prov)
+		return devmem_fail(devmem_reason(-EINVAL, "unknown memory provider %d", (int)mem));
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > (1ull << 40))
+		return devmem_fail(devmem_reason(-EINVAL, "not a memfd of 1 byte to 1 TiB"));
+	if ((fl & O_ACCMODE) != O_RDWR)
+		return devmem_fail(devmem_reason(-EACCES, "the memfd is not open for reading "
+						 "and writing"));
+	/* the other process must not shrink it under our mapping */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || ((~seals & (F_SEAL_SHRINK | F_SEAL_GROW)) &&
+			  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0))
+		return devmem_fail(devmem_reason(-EINVAL, "the memfd cannot be sealed against "
+						 "resizing"));
+	if (fd >= REG_MAX)
+		return devmem_fail(devmem_reason(-EMFILE, "fd %d beyond the registry", fd));
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return devmem_fail(-ENOMEM);
+	d->fd = fd;
+	d->size = (size_t)st.st_size;
+	d->prov = prov;
+	d->refs = 1; /* the registry's */
+	if (mem == DEVMEM_MEM_HOST) {
+		void *m = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+		if (m == MAP_FAILED) {
+			int e = errno;
+			free(d);
+			return devmem_fail(devmem_reason(-e, "cannot map the memfd"));
+		}
+		d->map = m;
+	}
+	pthread_mutex_lock(&reg_lock);
+	if (reg[fd]) {
+		pthread_mutex_unlock(&reg_lock);
+		if (d->map)
+			munmap(d->map, d->size);
+		free(d);
+		return devmem_fail(devmem_reason(-EEXIST, "fd %d is a dmabuf already", fd));
+	}
+	reg[fd] = d;
+	pthread_mutex_unlock(&reg_lock);
+	return fd;
 }
 
 int devmem_mem_parse(const char *name)
