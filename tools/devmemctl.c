@@ -467,7 +467,7 @@ static void show_queues(const struct jv *r)
 
 	printf("RX queues: %s in use\n", jtext(r, "count"));
 	tbl_init(&t, "QUEUE ACTIVE BINDING POLLER PACKETS BYTES SPLIT LINEAR DROP_NOBUF BAD "
-		     "POOL_BUFS POOL_FREE");
+		     "POOL_BUFS POOL_FREE TYPE");
 	for (size_t i = 0; qs && i < qs->n; i++) {
 		const struct jv *q = &qs->v[i];
 
@@ -483,6 +483,7 @@ static void show_queues(const struct jv *r)
 		tbl_cell(&t, "%s", jtext(q, "bad"));
 		tbl_cell(&t, "%s", jtext(q, "pool_bufs"));
 		tbl_cell(&t, "%s", jtext(q, "pool_free"));
+		tbl_cell(&t, "%s", jtext(q, "type"));
 	}
 	tbl_print(&t, "");
 }
@@ -492,7 +493,7 @@ static void show_pools(const struct jv *r)
 	const struct jv *ps = jarr(r, "pools");
 	struct table t;
 
-	tbl_init(&t, "POOL QUEUE MEMORY SIZE IN_USE HELD BUF_SIZE");
+	tbl_init(&t, "POOL QUEUE MEMORY SIZE IN_USE HELD BUF_SIZE DETACHED");
 	for (size_t i = 0; ps && i < ps->n; i++) {
 		const struct jv *p = &ps->v[i];
 
@@ -506,6 +507,7 @@ static void show_pools(const struct jv *r)
 		tbl_cell(&t, "%s", jtext(p, "in_use"));
 		tbl_cell(&t, "%s", jtext(p, "held"));
 		tbl_cell(&t, "%s", jtext(p, "buf_size"));
+		tbl_cell(&t, "%s", jtext(p, "detached"));
 	}
 	tbl_print(&t, "");
 }

@@ -28,9 +28,9 @@
  *   version                       "proto":1,"verbs":[...]
  *   queues                        "count":N,"queues":[{"id","active","binding",
  *                                 "poller_tid","packets","bytes","split","linear",
- *                                 "drop_nobuf","bad","pool_bufs","pool_free"}]
+ *                                 "drop_nobuf","bad","pool_bufs","pool_free","type"}]
  *   pools                         "pools":[{"id","queue","binding","size","in_use",
- *                                 "held","buf_size"}]
+ *                                 "held","buf_size","detached"}]
  *   bindings                      "bindings":[{"id","tx","mem","size","queues":[..],
  *                                 "tokens_outstanding","tx_pending","owner"}]
  *                                 owner: "connection" (this one), "ctl" (another
@@ -386,6 +386,7 @@ static int put_queues(struct req *r, const char *key)
 		jb_u64(r->j, "binding", qi.binding_id);
 		jb_i64(r->j, "poller_tid", qi.poller_tid);
 		put_queue_stats(r->j, &qi.st);
+		jb_str(r->j, "type", "rx"); /* each queue also sends its flows' frames */
 		jb_close(r->j, '}');
 	}
 	jb_close(r->j, ']');
@@ -437,6 +438,7 @@ static int v_pools(struct req *r, int argc, char **argv)
 		jb_u64(r->j, "size", p[i].size);
 		jb_u64(r->j, "in_use", p[i].in_use);
 		jb_u64(r->j, "held", p[i].held);
+		jb_bool(r->j, "detached", p[i].detached);
 		jb_u64(r->j, "buf_size", p[i].buf_size);
 		jb_close(r->j, '}');
 	}
