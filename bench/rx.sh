@@ -116,6 +116,7 @@ K_GBPS=() K_PROC=() K_SYS=() D_GBPS=() D_PROC=() D_SYS=()
 
 run_kernel() {
 	local i=$1 log=$TMP/krx.log pid c0 c1 out bytes cpu sys
+	rm -f "$log" # the last run's "listening" must not count for this one
 	ip netns exec "$NS_RCV" timeout "$RUN_TIMEOUT" "$BUILD/kernel_rx" 192.0.2.1 "$PORT" >"$log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
@@ -137,6 +138,7 @@ run_kernel() {
 
 run_devmem() {
 	local i=$1 log=$TMP/dm.log tf=$TMP/dm.time pid c0 c1 s bytes cpu sys
+	rm -f "$log" # the last run's "listening" must not count for this one
 	ip netns exec "$NS_DM" timeout "$RUN_TIMEOUT" /usr/bin/time -f 'cpu_user=%U cpu_sys=%S' -o "$tf" \
 		"$BUILD/devmem-nc" -l -f dmtun0 -s 192.0.2.1 -c 192.0.2.2 -p "$PORT" --mem host >"$log" 2>&1 &
 	pid=$!

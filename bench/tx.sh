@@ -148,6 +148,7 @@ KK_GBPS=() KK_PROC=() KK_SYS=() SS_GBPS=() SS_PROC=() SS_SYS=()
 run_kernel() {
 	local what=$1 log=$TMP/krx.log slog=$TMP/ksnd.log pid c0 c1 out snd bytes cpu sys
 	shift
+	rm -f "$log" # the last run's "listening" must not count for this one
 	ip netns exec "$NS_RCV" timeout "$RUN_TIMEOUT" "$BUILD/kernel_rx" 192.0.2.1 "$PORT" "$@" \
 		>"$log" 2>&1 &
 	pid=$!
@@ -181,6 +182,7 @@ run_kernel() {
 # (listening on the wildcard: 192.0.2.1 exists once devmem-nc made its TUN).
 run_devmem() {
 	local log=$TMP/drx.log clog=$TMP/dnc.log tf=$TMP/dnc.time pid c0 c1 out s bytes cpu sys
+	rm -f "$log"
 	ip netns exec "$NS_DM" timeout "$RUN_TIMEOUT" "$BUILD/kernel_rx" 0.0.0.0 "$PORT" --no-copy \
 		>"$log" 2>&1 &
 	pid=$!
@@ -209,6 +211,7 @@ run_devmem() {
 run_s2s() {
 	local slog=$TMP/s2s-srv.log clog=$TMP/s2s-cli.log st=$TMP/s2s-srv.time ct=$TMP/s2s-cli.time
 	local pid c0 c1 s bytes cpu sys
+	rm -f "$slog"
 	ip netns exec "$NS_FWD" timeout "$RUN_TIMEOUT" /usr/bin/time -f 'cpu_user=%U cpu_sys=%S' -o "$st" \
 		"$BUILD/devmem-nc" -l -f dmtunA -s 192.0.2.1 --tun-peer 192.0.2.126/25 -p "$PORT" \
 		--mem host >"$slog" 2>&1 &
