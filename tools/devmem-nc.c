@@ -67,6 +67,7 @@
 #include <linux/errqueue.h>
 
 #include <devmem/devmem.h>
+#include <devmem/cuda.h>
 
 #include "pattern.h"
 
@@ -130,6 +131,10 @@ struct conn {
 	/* validation */
 	uint64_t voff;                 /* stream offset of the next byte */
 	bool vfailed;
+	/* --mem cuda: frags of one recvmsg, checked by one GPU kernel launch */
+	uint64_t *g_off, *g_pos;
+	uint32_t *g_len;
+	unsigned g_n, g_cap;
 	/* --hold-ms: tokens kept back until hold_until_ns */
 	uint32_t *held;
 	size_t nheld, held_cap, held_peak;
@@ -153,12 +158,12 @@ static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
 		"usage: %s -l -s SERVER_IP [-c CLIENT_IP] [-f IFNAME] [-p PORT] [-v N]\n"
-		"          [-q NUM] [-t START] [--mem host|sealed] [--buf-size N]\n"
+		"          [-q NUM] [-t START] [--mem host|sealed|cuda] [--buf-size N]\n"
 		"          [--dmabuf-size N[K|M|G]] [--queues N] [--conns N]\n"
 		"          [--hold-ms MS] [--tun-peer ADDR[/PREFIX]] [--ctl PATH] [--progress]\n"
 		"          [--verbose]\n"
 		"       %s -s SERVER_IP -c CLIENT_IP [-f IFNAME] [-p PORT] [-z CHUNK]\n"
-		"          [--bytes N [-v N] [--send-size N]] [--mem host|sealed]\n"
+		"          [--bytes N [-v N] [--send-size N]] [--mem host|sealed|cuda]\n"
 		"          [--dmabuf-size N] [--cc NAME] [--tun-peer ADDR[/PREFIX]]\n"
 		"          [--ctl PATH] [--progress] [--verbose]\n"
 		"\n"
@@ -188,7 +193,7 @@ static void usage(FILE *f, const char *argv0)
 		"  --send-size N    client: bytes per sendmsg call with --bytes (2M)\n"
 		"  --cc NAME        client: the socket's congestion control\n"
 		"                   (TCP_CONGESTION: cubic or reno; default: the stack's)\n"
-		"  --mem KIND       memory provider of the dmabuf: host or sealed (host)\n"
+		"  --mem KIND       memory provider of the dmabuf: host, sealed or cuda (host)\n"
 		"  --buf-size N     payload buffer size, a power of two >= 4096 (4096)\n"
 		"  --dmabuf-size N  dmabuf size, K/M/G suffixes allowed (64M)\n"
 		"  --queues N       RX queues of the stack (max(1, START+NUM))\n"
@@ -432,7 +437,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	o->mem = devmem_mem_parse(mem);
 	if (o->mem < 0)
-		die_usage("--mem: unknown memory '%s' (host or sealed)", mem);
+		die_usage("--mem: unknown memory '%s' (host, sealed or cuda)", mem);
 	if (!o->queues)
 		o->queues = o->first_q + o->nq;
 	if (o->first_q + o->nq > o->queues)
@@ -480,6 +485,45 @@ static void validate(struct conn *c, const unsigned char *p, size_t len)
 	}
 }
 
+/* --mem cuda: queue a frag for the GPU's check (the CPU never reads it). */
+static void gpu_push(struct conn *c, const struct dmabuf_cmsg *dc)
+{
+	if (c->g_n == c->g_cap) {
+		unsigned cap = c->g_cap ? c->g_cap * 2 : 1024;
+
+		c->g_off = realloc(c->g_off, sizeof(*c->g_off) * cap);
+		c->g_pos = realloc(c->g_pos, sizeof(*c->g_pos) * cap);
+		c->g_len = realloc(c->g_len, sizeof(*c->g_len) * cap);
+		if (!c->g_off || !c->g_pos || !c->g_len)
+			die("out of memory");
+		c->g_cap = cap;
+	}
+	c->g_off[c->g_n] = dc->frag_offset;
+	c->g_len[c->g_n] = dc->frag_size;
+	c->g_pos[c->g_n] = c->voff;
+	c->g_n++;
+	c->voff += dc->frag_size;
+}
+
+/* Check the queued frags with one kernel launch, before their tokens go back. */
+static void gpu_check(struct conn *c)
+{
+	uint64_t bad = 0, first = UINT64_MAX;
+
+	if (!c->g_n)
+		return;
+	if (devmem_cuda_pattern_check(c->sh->dmabuf_fd, c->g_off, c->g_len, c->g_pos, c->g_n,
+				      c->sh->o->validate, &bad, &first) < 0)
+		die("conn %u: GPU validation: %s", c->idx, devmem_last_error());
+	c->g_n = 0;
+	if (bad && !c->vfailed) {
+		printf("conn %u: validation failed at offset %" PRIu64 " (GPU: %" PRIu64
+		       " mismatching bytes in the batch)\n", c->idx, first, bad);
+		fflush(stdout);
+		c->vfailed = true;
+	}
+}
+
 /* Validate one device-memory frag through the application's view. */
 static void validate_frag(struct conn *c, const struct dmabuf_cmsg *dc,
 			  unsigned char **scratch, size_t *scratch_len)
@@ -490,6 +534,10 @@ static void validate_frag(struct conn *c, const struct dmabuf_cmsg *dc,
 		return;
 	if (c->vfailed) {
 		c->voff += dc->frag_size;
+		return;
+	}
+	if (sh->o->mem == DEVMEM_MEM_CUDA) {
+		gpu_push(c, dc);
 		return;
 	}
 	if (sh->map) {
@@ -701,6 +749,7 @@ static void *conn_main(void *arg)
 			}
 			toks[ntoks++] = dc.frag_token;
 		}
+		gpu_check(c); /* --mem cuda -v: the GPU checks this recvmsg's frags */
 		atomic_fetch_add_explicit(&tokens_outstanding, (int_fast64_t)ntoks,
 					  memory_order_relaxed);
 
@@ -737,6 +786,9 @@ static void *conn_main(void *arg)
 	if (c->nheld)
 		hold_end(c, "end of stream");
 	free(scratch);
+	free(c->g_off);
+	free(c->g_pos);
+	free(c->g_len);
 	free(toks);
 	free(ctl);
 	free(iobuf);
@@ -1075,6 +1127,12 @@ static void tx_write(struct tx *t, uint64_t off, const void *src, size_t len)
  * multiple of the period, so the stream continues across the wrap. */
 static void tx_fill_pattern(struct tx *t, uint64_t region, unsigned long n)
 {
+	if (t->o->mem == DEVMEM_MEM_CUDA) {
+		/* the GPU writes the pattern where it lives */
+		if (devmem_cuda_pattern_fill(t->dmabuf_fd, 0, region, 0, n) < 0)
+			die("GPU pattern fill: %s", devmem_last_error());
+		return;
+	}
 	unsigned period = pattern_period(n);
 	size_t blen = (1u << 20) / period * period;
 	unsigned char *buf = malloc(blen);
@@ -1582,6 +1640,13 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
+	if (o.mem == DEVMEM_MEM_CUDA) {
+		/* before any interface is touched: say plainly when no GPU is here */
+		if (devmem_cuda_probe() < 0)
+			die("--mem cuda: %s", devmem_last_error());
+		if (o.validate && !devmem_cuda_have_kernels())
+			die("--mem cuda -v: this build has no GPU kernels (nvcc was not found)");
+	}
 
 	devmem_config_init(&cfg);
 	cfg.rx_queues = o.queues;

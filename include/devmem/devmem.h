@@ -36,6 +36,8 @@ struct devmem_binding;
 enum devmem_mem {
 	DEVMEM_MEM_HOST = 0,   /* memfd, mapped by the stack: direct placement */
 	DEVMEM_MEM_SEALED = 1, /* memfd the stack never maps: copy-op DMA */
+	DEVMEM_MEM_CUDA = 2,   /* GPU memory (CUDA, loaded at run time): copy-engine
+				  DMA; ENODEV where no GPU answers (<devmem/cuda.h>) */
 };
 
 #define DEVMEM_DMABUF_HUGEPAGES 0x1u /* host: back with huge pages */

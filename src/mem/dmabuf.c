@@ -230,6 +230,8 @@ int devmem_mem_parse(const char *name)
 		return DEVMEM_MEM_HOST;
 	if (name && strcasecmp(name, "sealed") == 0)
 		return DEVMEM_MEM_SEALED;
+	if (name && strcasecmp(name, "cuda") == 0)
+		return DEVMEM_MEM_CUDA;
 	return -1;
 }
 

@@ -34,10 +34,25 @@ struct mem_provider {
 	int (*write)(struct dmabuf *d, uint64_t off, const void *src, size_t len);
 	/* DMA step out of device memory: len bytes at off into host dst. */
 	int (*read)(struct dmabuf *d, uint64_t off, void *dst, size_t len);
+	/*
+	 * Optional batched DMA step (a copy engine): write_async queues a copy
+	 * of len bytes from host src to off on queue's channel (one stream per
+	 * queue); src must stay untouched until flush(d, queue) has returned 0,
+	 * which waits for every copy queued on that channel. The NIC flushes at
+	 * the end of each burst, before any frag goes up. NULL: use write.
+	 */
+	int (*write_async)(struct dmabuf *d, unsigned queue, uint64_t off, const void *src,
+			   size_t len);
+	int (*flush)(struct dmabuf *d, unsigned queue);
+	/* Optional: page-lock host memory the copy engine reads from (the NIC's
+	 * bounce slots) so its copies run asynchronously; unpin undoes it. */
+	int (*pin)(void *ptr, size_t len);
+	void (*unpin)(void *ptr);
 };
 
 extern const struct mem_provider mem_provider_host;
 extern const struct mem_provider mem_provider_sealed;
+extern const struct mem_provider mem_provider_cuda; /* src/mem/cuda.c */
 const struct mem_provider *mem_provider_get(enum devmem_mem kind);
 
 struct dmabuf {

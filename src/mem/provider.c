@@ -160,6 +160,8 @@ const struct mem_provider *mem_provider_get(enum devmem_mem kind)
 		return &mem_provider_host;
 	case DEVMEM_MEM_SEALED:
 		return &mem_provider_sealed;
+	case DEVMEM_MEM_CUDA:
+		return &mem_provider_cuda;
 	}
 	return NULL;
 }

@@ -75,6 +75,8 @@ void nic_destroy(struct nic *nic)
 		}
 		free(q->posted);
 		free(q->retired);
+		if (q->slots && q->slots_pin)
+			q->slots_pin->unpin(q->slots);
 		if (q->slots)
 			munmap(q->slots, (size_t)q->slot_size * NIC_BURST);
 		pthread_mutex_destroy(&q->lock);

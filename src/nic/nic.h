@@ -99,6 +99,9 @@ struct nic_rxq {
 
 	uint8_t *slots;             /* NIC_BURST frame slots (host memory) */
 	uint32_t slot_size;
+	const struct mem_provider *slots_pin; /* provider that page-locked the
+						 slots for its copy engine, or NULL */
+	bool dma_pending;           /* write_async copies queued this burst */
 	struct rx_frame frames[NIC_BURST];
 	/* buffers released in phase 1, put back in phase 2 */
 	uint32_t *retired;

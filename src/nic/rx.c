@@ -130,14 +130,24 @@ static void frags_from(struct nic_rxq *q, struct pbuf *pb, const struct dest *d,
 	}
 }
 
-/* The DMA step of a copy-op provider (or memcpy when the pool is mapped). */
-static int pool_write(struct pool *p, uint32_t idx, uint32_t off, const void *src, uint32_t len)
+/* The DMA step of a copy-op provider (or memcpy when the pool is mapped).
+ * A provider with a copy engine (write_async) gets the copy queued on this
+ * queue's channel; nic_rx_burst waits for them all before frags go up. */
+static int pool_write(struct nic_rxq *q, struct pool *p, uint32_t idx, uint32_t off,
+		      const void *src, uint32_t len)
 {
+	const struct mem_provider *prov;
+
 	if (p->host) {
 		memcpy(p->host + pool_buf_off(p, idx) + off, src, len);
 		return 0;
 	}
-	return p->dmabuf->prov->write(p->dmabuf, pool_buf_off(p, idx) + off, src, len);
+	prov = p->dmabuf->prov;
+	if (prov->write_async) {
+		q->dma_pending = true;
+		return prov->write_async(p->dmabuf, q->idx, pool_buf_off(p, idx) + off, src, len);
+	}
+	return prov->write(p->dmabuf, pool_buf_off(p, idx) + off, src, len);
 }
 
 /*
@@ -335,7 +345,7 @@ static int rx_bounce(struct nic_rxq *q, struct rx_frame *f, uint8_t *slot)
 		return -ENOBUFS;
 	const uint8_t *src = f->pkt + f->l4_off + f->th.hdr_len;
 	for (unsigned i = 0; i < n; i++) {
-		if (pool_write(q->post_pool, d[i].idx, d[i].off, src, d[i].len) < 0)
+		if (pool_write(q, q->post_pool, d[i].idx, d[i].off, src, d[i].len) < 0)
 			return -EIO;
 		src += d[i].len;
 	}
@@ -379,6 +389,20 @@ unsigned nic_rx_burst(struct nic_rxq *q)
 		if (!f->split)
 			q->st.linear++;
 		n++;
+	}
+	if (q->dma_pending) {
+		/* The copy engine's batch: every frag of this burst is in device
+		 * memory before phase 2 hands any of them up; the slots it read
+		 * are reused only by the next burst. */
+		struct dmabuf *dm = q->post_pool->dmabuf;
+
+		q->dma_pending = false;
+		if (dm->prov->flush(dm, q->idx) < 0) {
+			/* where the bytes went is unknown: the burst is lost on
+			 * the wire, and TCP retransmits it */
+			q->st.bad += n;
+			n = 0;
+		}
 	}
 	return n;
 }
@@ -470,6 +494,9 @@ void nic_rxq_set_pool(struct nic_rxq *q, struct pool *bound, struct devmem_bindi
 	q->binding = b;
 	q->post_pool = bound ? bound : q->host_pool;
 	q->st.binding_id = bound ? bound->binding_id : 0;
+	if (bound && bound->dmabuf && bound->dmabuf->prov->pin && !q->slots_pin &&
+	    bound->dmabuf->prov->pin(q->slots, (size_t)q->slot_size * NIC_BURST) == 0)
+		q->slots_pin = bound->dmabuf->prov; /* else its copies read pageable memory */
 	nic_rx_refill(q);
 }
 
