@@ -6,7 +6,10 @@
  * buffer (as an application without devmem must, e.g. with cudaMemcpy),
  * wrapping around.
  *
- *   kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [-v N] [--out FILE]
+ *   kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [--cuda] [-v N] [--out FILE]
+ *
+ * --cuda: the device buffer is GPU memory; each chunk is copied there with
+ * the copy engine (bench/gpu.sh's traditional path).
  *             [--conns N]
  *
  * Listens on ADDR:PORT (numeric; -6 for IPv6 when ADDR does not say), prints
@@ -40,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <devmem/devmem.h>
+
 #include "../tools/pattern.h"
 
 #define RX_BUF (1u << 20)
@@ -55,7 +60,7 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [-v N]\n"
+	fprintf(stderr, "usage: kernel_rx [-6] ADDR PORT [--devbuf-size 64M] [--no-copy] [--cuda] [-v N]\n"
 			"                 [--out FILE] [--conns N]\n");
 	exit(2);
 }
@@ -124,6 +129,8 @@ struct conn {
 	int out_fd;
 	unsigned char *dev; /* this connection's slice of the device buffer, or NULL */
 	size_t dev_len;
+	int cuda_fd;        /* --cuda: the GPU buffer (a devmem cuda dmabuf), or -1 */
+	uint64_t cuda_base; /* this connection's slice of it */
 	struct validator v;
 	double t0, t1;      /* accept, EOF */
 	uint64_t bytes;
@@ -156,9 +163,18 @@ static void *conn_main(void *arg)
 
 			if (cl > c->dev_len - doff)
 				cl = c->dev_len - doff;
-			memcpy(c->dev + doff, buf + done, cl);
-			/* The device buffer is never read: keep the copy. */
-			__asm__ volatile("" : : "r"(c->dev) : "memory");
+			if (c->cuda_fd >= 0) {
+				/* cudaMemcpy host to device, by the copy engine */
+				if (devmem_dmabuf_write(c->cuda_fd, c->cuda_base + doff, buf + done,
+							cl) < 0) {
+					c->err = errno;
+					break;
+				}
+			} else {
+				memcpy(c->dev + doff, buf + done, cl);
+				/* The device buffer is never read: keep the copy. */
+				__asm__ volatile("" : : "r"(c->dev) : "memory");
+			}
 			done += cl;
 			doff += cl;
 			if (doff == c->dev_len)
@@ -173,6 +189,7 @@ static void *conn_main(void *arg)
 int main(int argc, char **argv)
 {
 	uint64_t devbuf_size = 64ull << 20;
+	int cuda = 0, cuda_fd = -1;
 	unsigned long vn = 0;
 	const char *out = NULL;
 	int copy = 1, out_fd = -1;
@@ -192,6 +209,8 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--no-copy")) {
 			copy = 0;
+		} else if (!strcmp(argv[i], "--cuda")) {
+			cuda = 1;
 		} else if (!strcmp(argv[i], "-v") && i + 1 < argc) {
 			char *end;
 
@@ -247,14 +266,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	unsigned char *dev = copy ? malloc((size_t)devbuf_size) : NULL;
+	if (cuda) {
+		/* the traditional GPU path: recv() into host memory, then a copy
+		 * into GPU memory (here a devmem cuda dmabuf: cuMemcpyHtoD) */
+		cuda_fd = devmem_dmabuf_alloc(DEVMEM_MEM_CUDA, (size_t)devbuf_size, 0);
+		if (cuda_fd < 0) {
+			fprintf(stderr, "kernel_rx: --cuda: %s (%s)\n", strerror(errno),
+				devmem_last_error());
+			return 1;
+		}
+		copy = 1;
+	}
+	unsigned char *dev = copy && !cuda ? malloc((size_t)devbuf_size) : NULL;
 	unsigned char *pat = NULL;
 	struct validator v = {.conn = -1};
 	struct conn *conns = calloc(nconns, sizeof(*conns));
 	pthread_t *threads = calloc(nconns, sizeof(*threads));
 	size_t slice = (size_t)(devbuf_size / nconns);
 
-	if ((copy && !dev) || !conns || !threads) {
+	if ((copy && !cuda && !dev) || !conns || !threads) {
 		perror("malloc");
 		return 1;
 	}
@@ -267,7 +297,7 @@ int main(int argc, char **argv)
 		}
 		memset(conns[i].buf, 0, RX_BUF);
 	}
-	if (copy)
+	if (dev)
 		memset(dev, 0, (size_t)devbuf_size);
 	if (vn) {
 		v.period = pattern_period(vn);
@@ -318,8 +348,10 @@ int main(int argc, char **argv)
 			.buf = c->buf,
 			.fd = fd,
 			.out_fd = out_fd,
-			.dev = copy ? dev + (size_t)i * slice : NULL,
+			.dev = copy && !cuda ? dev + (size_t)i * slice : NULL,
 			.dev_len = slice,
+			.cuda_fd = cuda_fd,
+			.cuda_base = (uint64_t)i * slice,
 			.v = v,
 			.t0 = now_s(),
 		};
