@@ -75,6 +75,10 @@ struct devmem_stack {
 	unsigned seg_free_count;
 
 	struct devmem_binding *bindings;
+	/* TCP options and probes new connections go without, as Linux's
+	 * sysctls tcp_timestamps, tcp_sack, tcp_window_scaling and
+	 * tcp_early_retrans set to 0 (the packetdrill adapter follows them) */
+	bool tcp_no_ts, tcp_no_sack, tcp_no_ws, tcp_no_tlp;
 	/* RX pools whose binding is gone but whose buffers are still held
 	 * (page-pool-get lists them, detached, until they free themselves) */
 #define STACK_ZOMBIES 16

@@ -559,6 +559,10 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			if (v > (64 << 20))
 				v = 64 << 20;
 			sk->sndbuf = (uint32_t)v * 2;
+			/* a connection takes it at once, as Linux's sk_sndbuf,
+			 * while its send ring (sized by it) is not yet made */
+			if (!sk->conn.sq.ring)
+				sk->conn.cfg.sndbuf = sk->sndbuf;
 			return (int)unlock_ret(sk, 0);
 		case SO_KEEPALIVE:
 			return (int)unlock_ret(sk, 0); /* accepted, not implemented */
@@ -572,8 +576,22 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		switch (name) {
 		case TCP_NODELAY:
 			sk->conn.cfg.nodelay = v != 0;
-			if (v && sk->conn.state != TCP_CLOSED)
+			if (v && sk->conn.state != TCP_CLOSED) {
+				/* as Linux (TCP_NAGLE_PUSH): what TCP_CORK or
+				 * MSG_MORE holds goes now, once */
+				bool cork = sk->conn.cfg.cork;
+				sk->conn.cfg.cork = false;
+				sk->conn.more = false;
 				tcp_output(&sk->conn, devmem_now_us());
+				sk->conn.cfg.cork = cork;
+			}
+			return (int)unlock_ret(sk, 0);
+		case TCP_MAXSEG:
+			/* as Linux: 88 (TCP_MIN_MSS) to 32767, 0 for none;
+			 * it takes effect at connect() / on the next SYN */
+			if (v && (v < 88 || v > 32767))
+				return (int)unlock_ret(sk, -EINVAL);
+			sk->user_mss = (uint16_t)v;
 			return (int)unlock_ret(sk, 0);
 		case TCP_CORK:
 			sk->conn.cfg.cork = v != 0;
@@ -664,6 +682,9 @@ int devmem_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			return (int)unlock_ret(sk, 0);
 		}
 		case TCP_MAXSEG:
+			/* a closed or listening socket reports TCP_MAXSEG's value */
+			if (sk->user_mss && (sk->listening || sk->conn.state == TCP_CLOSED))
+				return (int)unlock_ret(sk, put_int(val, len, sk->user_mss));
 			return (int)unlock_ret(sk, put_int(val, len, sk->conn.snd_mss ? sk->conn.snd_mss
 									     : sk->conn.cfg.mss));
 		}
@@ -841,7 +862,7 @@ ssize_t devmem_sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (!sk)
 		return -1;
 	if (sk->listening)
-		return unlock_ret(sk, -ENOTCONN);
+		return unlock_ret(sk, -EPIPE); /* as Linux: not connecting */
 	r = sock_sendmsg(sk, msg, flags);
 	sock_update_ready(sk);
 	return unlock_ret(sk, r);

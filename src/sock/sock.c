@@ -362,6 +362,7 @@ static struct tcp_conn *env_new_child(void *ctx, struct tcp_conn *l, const struc
 	sk->zerocopy = ls->zerocopy;
 	sk->linger = ls->linger;
 	sk->linger_s = ls->linger_s;
+	sk->user_mss = ls->user_mss;
 	sock_fill_cfg(sk, &cfg);
 	/* options set on the listener are the child's (as inet_csk_clone) */
 	cfg.nodelay = ls->conn.cfg.nodelay;
@@ -416,9 +417,15 @@ void sock_fill_cfg(struct sock *sk, struct tcp_cfg *cfg)
 	cfg->rcvbuf = sk->rcvbuf;
 	cfg->sndbuf = sk->sndbuf;
 	cfg->mss = (uint16_t)(s->cfg.mtu - l3 - WIRE_TCP_MIN);
+	if (sk->user_mss && sk->user_mss < cfg->mss)
+		cfg->mss = sk->user_mss; /* TCP_MAXSEG clamps what we offer and send */
 	cfg->tx_mss_max = s->link->caps.tx_gso ? (uint16_t)(65535 - l3 - WIRE_TCP_MAX) : cfg->mss;
 	memcpy(cfg->isn_key, s->isn_key, sizeof(cfg->isn_key));
 	cfg->ts_offset = tcp_isn(&sk->ep, s->isn_key, 0) * 2654435761u;
+	cfg->no_ts = s->tcp_no_ts;
+	cfg->no_sack = s->tcp_no_sack;
+	cfg->no_ws = s->tcp_no_ws;
+	cfg->no_tlp = s->tcp_no_tlp;
 }
 
 uint64_t sock_run_timers(struct devmem_stack *s, uint64_t now)

@@ -52,6 +52,7 @@ struct sock {
 	int linger_s;
 	unsigned queue;            /* RX queue of the flow */
 	uint32_t rcvbuf, sndbuf;
+	uint16_t user_mss;         /* TCP_MAXSEG (0: none); used at connect/listen */
 	struct tcp_ep ep;          /* local part valid once bound */
 	struct tcp_conn conn;
 	pthread_cond_t cond;       /* waits under the stack lock */

@@ -149,9 +149,12 @@ static int send_state_err(const struct tcp_conn *c)
 {
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
 		return c->fin_queued ? -EPIPE : 0;
-	if (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT || c->state == TCP_LISTEN ||
-	    c->state == TCP_SYN_RECV)
-		return c->err ? -c->err : -ENOTCONN;
+	/* as Linux's sk_stream_wait_connect: a pending error, else EPIPE when
+	 * not connecting; during the handshake the send waits (or EAGAIN) */
+	if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
+		return c->err ? -c->err : -EPIPE;
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECV)
+		return c->err ? -c->err : 0;
 	return -EPIPE;
 }
 
@@ -191,13 +194,21 @@ ssize_t sock_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 		return r;
 	}
 	sk->want_out = false;
+	c->tail_more = (flags & MSG_MORE) != 0;
 
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
 		const struct iovec *v = &msg->msg_iov[i];
 		size_t done = 0;
 
-		if (v->iov_len && !b && !v->iov_base)
-			return sent ? sent : -EFAULT;
+		/* the call's partial tail goes once, at its end (Linux pushes
+		 * after the whole copy); with MSG_MORE not even then: held
+		 * as under TCP_CORK (tcp_push with TCP_NAGLE_CORK) */
+		c->more = (flags & MSG_MORE) || i + 1 < msg->msg_iovlen;
+		if (v->iov_len && !b && !v->iov_base) {
+			if (!sent)
+				r = -EFAULT;
+			break;
+		}
 		while (done < v->iov_len) {
 			int64_t n;
 
@@ -239,6 +250,13 @@ ssize_t sock_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 		if (r < 0)
 			break;
 	}
+	/* MSG_MORE holds only this call's push: later ones (an ACK's) go
+	 * by Nagle alone, as the kernel's; a held tail with nothing in
+	 * flight leaves after 200 ms (t_cork, the kernel's probe timer) */
+	c->more = false;
+	if (!(flags & MSG_MORE) && msg->msg_iovlen > 1 && sent > 0 && c->state != TCP_CLOSED &&
+	    c->state != TCP_LISTEN)
+		tcp_output(c, devmem_now_us());
 	if (zc && sent > 0)
 		tcp_zc_mark(c); /* one notification per call that queued data */
 	sock_kick_timers(sk);

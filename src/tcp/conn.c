@@ -189,6 +189,7 @@ int tcp_connect(struct tcp_conn *c, uint64_t now)
 	c->iss = tcp_isn(&c->ep, c->cfg.isn_key, now);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->snd_sml = c->snd_nxt;
 	c->recover = c->iss;
 	c->high_rxt = c->iss;
 	c->rcv_wscale = choose_wscale(c->cfg.rcvbuf);

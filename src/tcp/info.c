@@ -104,7 +104,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_info *ti, uint64_t now)
 	}
 
 	ti->tcpi_rto = (uint32_t)tcp_rto_backed_off(c);
-	ti->tcpi_ato = (uint32_t)c->cfg.delack_us;
+	ti->tcpi_ato = c->ato_us ? c->ato_us : (uint32_t)c->cfg.delack_us;
 	ti->tcpi_snd_mss = mss;
 	ti->tcpi_rcv_mss = c->rcv_mss;
 

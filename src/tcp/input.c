@@ -29,7 +29,7 @@ static void syn_options(struct tcp_conn *c, const struct wire_tcp *th, uint64_t 
 	c->peer_mss = (o->present & WIRE_OPT_MSS) ? o->mss : TCP_DEFAULT_MSS;
 	if (c->peer_mss < 88)
 		c->peer_mss = 88; /* as Linux's TCP_MIN_MSS: no absurd segments */
-	c->ws_ok = (o->present & WIRE_OPT_WSCALE) != 0;
+	c->ws_ok = (o->present & WIRE_OPT_WSCALE) && !c->cfg.no_ws;
 	if (c->ws_ok) {
 		c->snd_wscale = o->wscale > 14 ? 14 : o->wscale;
 		if (c->state != TCP_SYN_SENT)
@@ -38,12 +38,12 @@ static void syn_options(struct tcp_conn *c, const struct wire_tcp *th, uint64_t 
 		c->snd_wscale = 0;
 		c->rcv_wscale = 0;
 	}
-	c->ts_ok = (o->present & WIRE_OPT_TS) != 0;
+	c->ts_ok = (o->present & WIRE_OPT_TS) && !c->cfg.no_ts;
 	if (c->ts_ok) {
 		c->ts_recent = o->tsval;
 		c->ts_recent_stamp = now;
 	}
-	c->sack_ok = (o->present & WIRE_OPT_SACKOK) != 0;
+	c->sack_ok = (o->present & WIRE_OPT_SACKOK) && !c->cfg.no_sack;
 	uint32_t mss = DEVMEM_MIN((uint32_t)c->peer_mss, (uint32_t)c->cfg.mss);
 	if (c->ts_ok)
 		mss -= TCP_TS_OPT_LEN; /* the option eats into each segment */
@@ -89,6 +89,7 @@ static enum tcp_input_result listen_input(struct tcp_conn *l, struct tcp_seg *se
 	c->iss = tcp_isn(&c->ep, c->cfg.isn_key, now);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->snd_sml = c->snd_nxt;
 	c->recover = c->high_rxt = c->iss;
 	c->snd_wnd = c->max_snd_wnd = th->window; /* RFC 7323 2.2: not scaled */
 	c->snd_wl1 = th->seq;
@@ -248,6 +249,57 @@ static void fin_rcvd(struct tcp_conn *c, uint64_t now)
 
 /* ---- data (RFC 9293 3.10.7.4 seventh check) --------------------------------- */
 
+/* Quick-ACK mode for the next n data segments (Linux's tcp_incr_quickack:
+ * as many as half the window holds, at least 2). */
+static void quickack_incr(struct tcp_conn *c, unsigned n)
+{
+	uint32_t wnd = seq_gt(c->rcv_adv, c->last_ack_sent) ? c->rcv_adv - c->last_ack_sent : 0;
+	uint32_t q = wnd / (2u * c->rcv_mss);
+
+	if (q == 0)
+		q = 2;
+	if (q > n)
+		q = n;
+	if (q > c->quick)
+		c->quick = (uint8_t)q;
+}
+
+/* Something unexpected arrived (duplicate data): ACK the next segments at
+ * once and leave interactive mode (tcp_enter_quickack_mode). */
+static void quickack_enter(struct tcp_conn *c)
+{
+	quickack_incr(c, TCP_MAX_QUICKACKS);
+	c->pingpong = false;
+	c->ato_us = (uint32_t)c->cfg.delack_us;
+}
+
+/*
+ * In-order data arrived (Linux's tcp_event_data_recv): the first data of a
+ * connection starts quick-ACK mode, so that the peer's slow start is not
+ * held up by delayed ACKs; later, the delayed-ACK timeout (ato) follows
+ * the gaps between segments, and a gap longer than the RTO (the sender
+ * was idle) starts quick ACKs again.
+ */
+static void data_rcvd_ato(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t ato_min = (uint32_t)c->cfg.delack_us;
+
+	if (!c->ato_us) {
+		quickack_incr(c, TCP_MAX_QUICKACKS);
+		c->ato_us = ato_min;
+	} else {
+		uint64_t m = now - c->lrcvtime;
+
+		if (m <= ato_min / 2)
+			c->ato_us = c->ato_us / 2 + ato_min / 2;
+		else if (m < c->ato_us)
+			c->ato_us = (uint32_t)DEVMEM_MIN(c->ato_us / 2 + m, (uint64_t)c->rto_us);
+		else if (m > c->rto_us)
+			quickack_incr(c, TCP_MAX_QUICKACKS);
+	}
+	c->lrcvtime = now;
+}
+
 static void data_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 {
 	struct rxseg *d = seg->data;
@@ -275,6 +327,7 @@ static void data_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 				if (d)
 					c->env->seg_free(c->ctx, d);
 				c->ack_now = true;
+				quickack_enter(c); /* tcp_data_queue: a retransmission */
 				return;
 			}
 			if (d)
@@ -319,21 +372,28 @@ static void data_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 			tcp_ev(c, TCP_EV_READABLE);
 			if (len > c->rcv_mss && len <= c->cfg.mss)
 				c->rcv_mss = (uint16_t)len;
-			/* RFC 5681 4.2: ACK every second full-sized segment; a
-			 * GSO super-segment of two or more counts as two. */
-			if (len >= 2u * c->rcv_mss)
-				c->segs_since_ack += 2;
-			else if (len >= c->rcv_mss)
-				c->segs_since_ack += 1;
+			/* tcp_measure_rcv_mss: a small segment, or a full one
+			 * that ends a write, lets the reader's draining send
+			 * the ACK (tcp_rcv_space_changed) */
+			if (len < c->rcv_mss)
+				c->ack_pushed = c->ack_pushed ? 2 : 1;
+			else if (seg->th.flags & WIRE_TCP_PSH)
+				c->ack_pushed = DEVMEM_MAX(c->ack_pushed, (uint8_t)1);
+			data_rcvd_ato(c, now);
 			if (had_ooo) {
 				tcp_ooo_pull(c);
 				tcp_sack_refresh(c, false, 0);
 				c->ack_now = true; /* RFC 5681 4.2: it filled a hole */
 			}
 		}
+		/* RFC 5681 4.2 as Linux's __tcp_ack_snd_check: at once when
+		 * more than one full segment is unacknowledged (a GSO
+		 * super-segment alone is), or in quick-ACK mode; else
+		 * delayed. */
 		if (fin || (c->ooo_fin && c->ooo_fin_seq == c->rcv_nxt))
 			fin_rcvd(c, now);
-		else if (c->segs_since_ack >= 2)
+		else if (d && (c->rcv_nxt - c->last_ack_sent > c->rcv_mss ||
+			       (c->quick && !c->pingpong)))
 			c->ack_now = true;
 		else if (d)
 			tcp_arm_delack(c, now);
@@ -449,12 +509,10 @@ static void sync_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 	}
 
 	/* RFC 7323 4.3: ts_recent follows the segment that Last.ACK.sent
-	 * covers. */
-	if (c->ts_ok && has_ts && seq_le(seq, c->last_ack_sent) &&
-	    (seq_ge(th->opts.tsval, c->ts_recent) || !ts_fresh)) {
-		c->ts_recent = th->opts.tsval;
-		c->ts_recent_stamp = now;
-	}
+	 * covers, once its ACK proved acceptable (below): a segment dropped
+	 * for its ACK must not move it (Linux updates it in tcp_ack). */
+	bool ts_update = c->ts_ok && has_ts && seq_le(seq, c->last_ack_sent) &&
+			 (seq_ge(th->opts.tsval, c->ts_recent) || !ts_fresh);
 
 	/* Fifth check, ACK. */
 	if (!(f & WIRE_TCP_ACK)) {
@@ -468,6 +526,10 @@ static void sync_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 			seg_drop(c, seg);
 			tcp_send_rst_reply(c, th, seg->len);
 			return;
+		}
+		if (ts_update) {
+			c->ts_recent = th->opts.tsval;
+			c->ts_recent_stamp = now;
 		}
 		c->snd_una = ack;
 		c->snd_wnd = (uint32_t)th->window << c->snd_wscale;
@@ -489,6 +551,10 @@ static void sync_input(struct tcp_conn *c, struct tcp_seg *seg, uint64_t now)
 			c->st.bad_ack_drops++;
 			seg_drop(c, seg);
 			return;
+		}
+		if (ts_update) {
+			c->ts_recent = th->opts.tsval;
+			c->ts_recent_stamp = now;
 		}
 		tcp_ack_rcvd(c, seg, now);
 		switch (c->state) {

@@ -120,7 +120,11 @@ static void emit(struct tcp_conn *c, const struct wire_tcp *th, const struct tcp
 		 int niov, uint32_t paylen)
 {
 	if (th->flags & WIRE_TCP_ACK) {
+		/* An ACK of new data uses up a quick ACK (tcp_dec_quickack_mode) */
+		if (c->quick && (c->rcv_nxt != c->last_ack_sent || c->t_delack || c->ack_now))
+			c->quick--;
 		/* Any ACK sent satisfies the pending delayed ACK. */
+		c->ack_pushed = 0;
 		c->last_ack_sent = c->rcv_nxt;
 		c->t_delack = 0;
 		c->segs_since_ack = 0;
@@ -141,11 +145,19 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 	o->present |= WIRE_OPT_MSS;
 	o->mss = c->cfg.mss;
 	if (!synack) {
-		/* Active open: offer everything (RFC 7323 2.2, 3.2; RFC 2018 2). */
-		o->present |= WIRE_OPT_WSCALE | WIRE_OPT_SACKOK | WIRE_OPT_TS;
-		o->wscale = c->rcv_wscale;
-		o->tsval = tcp_ts_now(c, now);
-		o->tsecr = 0;
+		/* Active open: offer everything (RFC 7323 2.2, 3.2; RFC 2018 2)
+		 * not turned off. */
+		if (!c->cfg.no_ws) {
+			o->present |= WIRE_OPT_WSCALE;
+			o->wscale = c->rcv_wscale;
+		}
+		if (!c->cfg.no_sack)
+			o->present |= WIRE_OPT_SACKOK;
+		if (!c->cfg.no_ts) {
+			o->present |= WIRE_OPT_TS;
+			o->tsval = tcp_ts_now(c, now);
+			o->tsecr = 0;
+		}
 	} else {
 		/* SYN-ACK: only what the peer offered. */
 		if (c->ws_ok) {
@@ -230,7 +242,12 @@ uint32_t tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin,
 			len = got;
 			fin = false;
 		}
-		if (seq + len == tcp_data_end(c))
+		/* PSH on the last byte queued (tcp_mark_push), and on every
+		 * GSO frame (Linux forces it so that the receiver's GRO
+		 * flushes); without GSO on the last segment of the burst a
+		 * GSO frame would have been (tcp_push). */
+		if ((seq + len == tcp_data_end(c) && !c->tail_more) || len > c->snd_mss ||
+		    (c->psh_burst && seq + len == c->psh_seq))
 			flags |= WIRE_TCP_PSH;
 	}
 	if (!len && !fin)
@@ -242,6 +259,10 @@ uint32_t tcp_xmit_data(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin,
 	bool rexmit = seq_lt(seq, c->snd_max);
 	if (!rexmit && len)
 		tcp_txlog_add(c, seq + len, now);
+	/* data in reply within ato of data received: an interactive flow,
+	 * whose ACKs may wait for the reply (tcp_event_data_sent) */
+	if (!rexmit && len && c->ato_us && now - c->lrcvtime < c->ato_us)
+		c->pingpong = true;
 	if (rexmit) {
 		c->st.retrans_segs++;
 		c->rtt_active = false; /* Karn: no sample across a retransmission */
@@ -315,7 +336,7 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 	uint32_t maxseg = tcp_max_seg(c);
 	uint32_t end = tcp_data_end(c);
 	uint32_t max_before = c->snd_max;
-	bool sent = false;
+	bool sent = false, burst_set = false;
 
 	for (unsigned guard = 0; guard < 65536; guard++) {
 		uint32_t room;
@@ -364,6 +385,16 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 		uint32_t wroom = wr_i > 0 ? (uint32_t)wr_i : 0;
 		uint32_t len = DEVMEM_MIN(avail, wroom);
 		len = DEVMEM_MIN(len, room);
+		if (!burst_set && maxseg == mss) {
+			/* No GSO: what Linux would send now as one TSO
+			 * packet (up to 64 KiB) ends with PSH, as it does. */
+			uint32_t b = DEVMEM_MIN(len, (65535u - WIRE_IPV6_LEN - WIRE_TCP_MAX) / mss * mss);
+			if (b < avail)
+				b = b / mss * mss;
+			c->psh_burst = b > mss;
+			c->psh_seq = c->snd_nxt + b;
+			burst_set = true;
+		}
 		len = DEVMEM_MIN(len, maxseg);
 		if (len > mss && len < avail)
 			len = len / mss * mss; /* whole segments inside a GSO burst */
@@ -382,7 +413,7 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 			 * ceiling Linux's probe timer gives (its
 			 * tcp_check_probe_timer, armed when packets_out is 0);
 			 * timer.c runs t_cork. */
-			if (c->cfg.cork) {
+			if (c->cfg.cork || c->more) {
 				if (in_flight) {
 					c->t_cork = 0; /* ACKs will come: re-armed then */
 					break;
@@ -394,11 +425,14 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 			}
 			/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): a partial
 			 * segment while data is in flight waits for an ACK,
-			 * unless it is the last of the data and Nagle is off
-			 * (RFC 1122 4.2.3.4). */
+			 * unless it is the last of the data and Nagle lets it
+			 * go (RFC 1122 4.2.3.4) in Minshall's variant, as
+			 * Linux: it waits only while an earlier partial
+			 * segment is unacknowledged (tcp_minshall_check). */
 			if (len < avail && in_flight)
 				break;
-			if (len == avail && in_flight && !c->cfg.nodelay)
+			if (len == avail && in_flight && !c->cfg.nodelay &&
+			    seq_gt(c->snd_sml, c->snd_una) && seq_le(c->snd_sml, c->snd_nxt))
 				break;
 			c->t_cork = 0; /* the partial segment goes now */
 		}
@@ -407,10 +441,13 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 			fin = false; /* cut short: the rest (and FIN) next round */
 			len = did;
 		}
+		if (len % mss && !rexmit)
+			c->snd_sml = c->snd_nxt + len; /* tcp_minshall_update */
 		sent = true;
 		if (fin) {
 			c->fin_sent = true;
 			c->fin_seq = end;
+			c->fin_alone = len == 0;
 		}
 		c->snd_nxt += len + (fin ? 1 : 0);
 		if (seq_gt(c->snd_nxt, c->snd_max))
@@ -418,6 +455,7 @@ void tcp_push(struct tcp_conn *c, uint64_t now)
 		if (!len)
 			break;
 	}
+	c->psh_burst = false;
 
 	/* RFC 8985 7.2: the probe timer restarts after new data went out */
 	if (seq_gt(c->snd_max, max_before) || c->in_recovery)
@@ -544,19 +582,22 @@ void tcp_rcv_space_changed(struct tcp_conn *c, uint64_t now)
 	default:
 		return;
 	}
-	if (c->fin_rcvd)
-		return;
-	/* RFC 1122 4.2.3.3: announce the window when it opened from below
-	 * one MSS to at least one, or by 2 MSS / a quarter of the buffer. */
-	uint32_t cur = rcv_wnd_cur(c);
-	uint32_t space = rcv_space_now(c, c->rcv_wscale);
-	uint32_t mss = c->rcv_mss;
-	bool send = false;
-	if (space > cur) {
-		uint32_t grow = space - cur;
-		if (cur < mss && space >= mss)
-			send = true;
-		else if (grow >= 2 * mss || grow >= c->cfg.rcvbuf / 4)
+	/* As Linux's tcp_cleanup_rbuf, once the reader took data: a delayed
+	 * ACK goes now when more than one segment waits for it, or when the
+	 * reader emptied the queue after a small or pushed segment (the
+	 * sender may be waiting for it) and the flow is not interactive. */
+	bool send = c->t_delack &&
+		    (c->rcv_nxt - c->last_ack_sent > c->rcv_mss ||
+		     (!c->rcvq_bytes && (c->ack_pushed > 1 || (c->ack_pushed && !c->pingpong))));
+	if (!c->fin_rcvd) {
+		/* RFC 1122 4.2.3.3 (receiver SWS avoidance), Linux's rule:
+		 * announce the window when it can at least double what is
+		 * left of the one advertised, that being at most half the
+		 * largest window. */
+		uint32_t cur = rcv_wnd_cur(c);
+		uint32_t space = rcv_space_now(c, c->rcv_wscale);
+		uint32_t clamp = DEVMEM_MIN(c->cfg.rcvbuf, 65535u << c->rcv_wscale);
+		if ((uint64_t)2 * cur <= clamp && space && space >= 2 * cur)
 			send = true;
 	}
 	if (send)

@@ -168,6 +168,9 @@ struct tcp_cfg {
 	uint16_t tx_mss_max;  /* largest segment we may emit (GSO: up to 64 KiB) */
 	bool nodelay;         /* TCP_NODELAY */
 	bool no_tlp;          /* no tail loss probes (Linux tcp_early_retrans = 0) */
+	bool no_ts;           /* no timestamps (Linux tcp_timestamps = 0) */
+	bool no_sack;         /* no SACK (Linux tcp_sack = 0) */
+	bool no_ws;           /* no window scaling (Linux tcp_window_scaling = 0) */
 	uint64_t time_wait_us;/* TIME_WAIT duration (60 s as Linux) */
 	uint64_t delack_us;   /* delayed ACK timeout (40 ms as Linux) */
 	uint8_t isn_key[16];  /* RFC 6528 secret */
@@ -255,9 +258,23 @@ struct tcp_conn {
 	unsigned backoff;            /* consecutive RTO expirations */
 	unsigned syn_retries;
 
-	/* ACK generation */
+	/* ACK generation, as Linux's delayed-ACK engine (input.c) */
 	unsigned segs_since_ack;     /* full-sized segments not yet ACKed */
 	bool ack_now;
+	uint8_t quick;               /* quick ACKs left (icsk_ack.quick) */
+	bool pingpong;               /* interactive: ACKs wait for a reply (icsk_ack.pingpong) */
+	uint32_t ato_us;             /* delayed-ACK timeout estimate (icsk_ack.ato; 0: no data yet) */
+	uint64_t lrcvtime;           /* when in-order data last arrived, us */
+	uint8_t ack_pushed;          /* small or PSH segments wait for the delayed ACK:
+					1, 2 for two small ones (ICSK_ACK_PUSHED, PUSHED2) */
+	uint32_t psh_seq;            /* while psh_burst, a segment ending here carries
+					PSH: the end of a burst of new data (output.c) */
+	bool psh_burst;
+	bool fin_alone;              /* our FIN went in a segment of its own */
+	bool tail_more;              /* the last bytes queued came with MSG_MORE: no
+					PSH on them (Linux marks PSH when a call ends) */
+	bool more;                   /* inside a send call with MSG_MORE, or with more
+					to queue: partial segments wait as under TCP_CORK */
 
 	/* congestion control and recovery (RFC 5681, 6582, 6675) */
 	uint32_t cwnd, ssthresh, recover, dupacks;
@@ -285,6 +302,8 @@ struct tcp_conn {
 	unsigned ev_pending;         /* events not yet delivered */
 	struct tcp_cc_state cc;      /* congestion control (cc.c) */
 	uint64_t t_cork;             /* TCP_CORK: when held partial data goes, us; 0 = off */
+	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's
+					Nagle, as Linux's tcp_minshall_check) */
 };
 
 /* Set up c (state CLOSED) for endpoints ep; env/ctx are its callbacks. */

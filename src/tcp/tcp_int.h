@@ -30,6 +30,8 @@
 #define TCP_TS_OPT_LEN 12                 /* NOP NOP TS */
 #define TCP_PAWS_IDLE_US (24ull * 24 * 3600 * TCP_SEC) /* RFC 7323 5.5 */
 #define TCP_DUPTHRESH 3
+#define TCP_MAX_QUICKACKS 16              /* Linux TCP_MAX_QUICKACKS */
+#define TCP_DELACK_MAX_US (200 * 1000u)   /* Linux TCP_DELACK_MAX */
 #define TCP_TLP_DELACK_US (200 * 1000ull) /* RFC 8985 7.2 WCDelAckT (Linux TCP_DELACK_MAX) */
 #define TCP_TLP_MIN_US (2 * 1000ull)      /* Linux TCP_TIMEOUT_MIN: 2 jiffies */
 

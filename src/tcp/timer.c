@@ -54,8 +54,25 @@ void tcp_arm_rexmit(struct tcp_conn *c, uint64_t now)
 
 void tcp_arm_delack(struct tcp_conn *c, uint64_t now)
 {
-	if (!c->t_delack)
-		c->t_delack = now + c->cfg.delack_us;
+	/* Linux's tcp_send_delayed_ack: ato, at most the RTT (but at least
+	 * 40 ms) and 200 ms when interactive, 500 ms otherwise */
+	uint32_t ato_min = (uint32_t)c->cfg.delack_us;
+	uint32_t ato = c->ato_us ? c->ato_us : ato_min;
+	if (ato > ato_min) {
+		uint32_t max_ato = c->pingpong ? TCP_DELACK_MAX_US : 500 * 1000u;
+		if (c->srtt_us) {
+			uint32_t rtt = DEVMEM_MAX(c->srtt_us, ato_min);
+			if (rtt < max_ato)
+				max_ato = rtt;
+		}
+		ato = DEVMEM_MIN(ato, max_ato);
+	}
+	if (c->t_delack && c->t_delack <= now + ato / 4) {
+		c->ack_now = true; /* about to expire anyway */
+		return;
+	}
+	if (!c->t_delack || now + ato < c->t_delack)
+		c->t_delack = now + ato;
 }
 
 /*
@@ -72,7 +89,8 @@ void tcp_arm_tlp(struct tcp_conn *c, uint64_t now)
 	if (!c->sack_ok || !c->srtt_us || c->snd_una == c->snd_max || c->backoff ||
 	    c->state < TCP_ESTABLISHED || c->cfg.no_tlp)
 		return;
-	uint64_t pto = DEVMEM_MAX(2ull * c->srtt_us, TCP_TLP_MIN_US);
+	/* Linux's tcp_schedule_loss_probe: 2 SRTT plus TCP_TIMEOUT_MIN */
+	uint64_t pto = 2ull * c->srtt_us + TCP_TLP_MIN_US;
 	uint64_t at;
 	if (c->in_recovery) {
 		/* A retransmission of the hole at snd_una that is lost with
@@ -141,6 +159,8 @@ static void on_tlp(struct tcp_conn *c, uint64_t now)
 		/* the highest segment sent (with our FIN when that was last) */
 		uint32_t top = c->fin_sent && !tcp_fin_acked(c) ? c->fin_seq : c->snd_max;
 		uint32_t from = top - c->snd_una > mss ? top - mss : c->snd_una;
+		if (c->fin_alone && top == c->fin_seq)
+			from = top; /* as Linux: the last segment was the FIN alone */
 		tcp_rexmit(c, from, top - from, now);
 	}
 	c->tlp_high_seq = c->snd_max;
@@ -262,7 +282,9 @@ uint64_t tcp_timers(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->t_cork && now >= c->t_cork) {
 		/* TCP_CORK's 200 ms are over: tcp_push lets the partial
-		 * segment go (before persist, which would only probe). */
+		 * segment go (before persist, which would only probe),
+		 * with PSH as Linux's tcp_write_wakeup sends it. */
+		c->tail_more = false;
 		tcp_push(c, now);
 		if (c->t_cork && now >= c->t_cork)
 			c->t_cork = 0; /* nothing could go: re-armed when it waits again */
@@ -273,8 +295,18 @@ uint64_t tcp_timers(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->t_delack && now >= c->t_delack) {
 		c->t_delack = 0;
-		if (c->state != TCP_LISTEN && c->state != TCP_SYN_SENT)
+		if (c->state != TCP_LISTEN && c->state != TCP_SYN_SENT) {
+			/* tcp_delack_timer_handler: a delayed ACK that had to
+			 * wait for the timer inflates ato, or ends the
+			 * interactive mode that expected a reply */
+			if (c->pingpong) {
+				c->pingpong = false;
+				c->ato_us = (uint32_t)c->cfg.delack_us;
+			} else if (c->ato_us) {
+				c->ato_us = DEVMEM_MIN(c->ato_us * 2, c->rto_us);
+			}
 			tcp_send_ack(c, now);
+		}
 	}
 	tcp_ev_flush(c);
 	return tcp_next_deadline(c);

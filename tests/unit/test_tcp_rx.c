@@ -253,39 +253,56 @@ static void test_delayed_ack(void)
 	struct tcp_conn *c = f.c;
 	uint32_t m = 1448;
 
+	/* The first data starts quick-ACK mode (Linux's tcp_incr_quickack):
+	 * ACKed at once, and so are the next ones, up to half the window's
+	 * worth of segments and at most 16. */
 	f.now += 1000;
 	fx_in(&f, B, 0, m);
-	CHECK_CONN(c, TCP_ESTABLISHED, c->iss + 1, B + m, 65535 - m);
-	CHECK_EQ(f.e->nout, 0);
-	CHECK_EQ(ev_count(f.e, c, TCP_EV_READABLE), 1);
-	CHECK_EQ(tcp_next_deadline(c), f.now + 40000);
-	CHECK_EQ(tcp_timers(c, f.now + 39999), f.now + 40000);
-	CHECK_EQ(f.e->nout, 0);
-	tcp_timers(c, f.now + 40000);
 	CHECK_EQ(f.e->nout, 1);
-	/* The window opens to what the socket has: (256K - m) rounded to 128. */
-	uint32_t space = ((256u << 10) - m) & ~127u;
 	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, c->iss + 1, B + m, 0);
-	CHECK_EQ(last_out(f.e)->th.window, space >> 7);
-	CHECK_CONN(c, TCP_ESTABLISHED, c->iss + 1, B + m, space);
-	CHECK_EQ(tcp_next_deadline(c), UINT64_MAX);
+	CHECK_EQ(ev_count(f.e, c, TCP_EV_READABLE), 1);
+	CHECK_EQ(c->quick, 16 - 1);
+	CHECK_EQ(c->ato_us, 40000);
+	c->quick = 0; /* used up: delayed ACKs from here on */
 
-	/* Two full-sized segments: ACK at once on the second. */
+	/* One full-sized segment: delayed by ato (40 ms). */
 	f.now += 100000;
 	fx_in(&f, B + m, 0, m);
+	CHECK_CONN(c, TCP_ESTABLISHED, c->iss + 1, B + 2 * m, -1);
 	CHECK_EQ(f.e->nout, 1);
+	CHECK_EQ(tcp_next_deadline(c), f.now + 40000);
+	CHECK_EQ(tcp_timers(c, f.now + 39999), f.now + 40000);
+	CHECK_EQ(f.e->nout, 1);
+	tcp_timers(c, f.now + 40000);
+	CHECK_EQ(f.e->nout, 2);
+	/* The window opens to what the socket has: (256K - 2m) rounded to 128. */
+	uint32_t space = ((256u << 10) - 2 * m) & ~127u;
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, c->iss + 1, B + 2 * m, 0);
+	CHECK_EQ(last_out(f.e)->th.window, space >> 7);
+	CHECK_CONN(c, TCP_ESTABLISHED, c->iss + 1, B + 2 * m, space);
+	CHECK_EQ(tcp_next_deadline(c), UINT64_MAX);
+	/* the timer had to send it: ato doubles (tcp_delack_timer_handler) */
+	CHECK_EQ(c->ato_us, 80000);
+
+	/* Two full-sized segments: ACK at once on the second (more than one
+	 * MSS unacknowledged, __tcp_ack_snd_check). */
+	f.now += 100000;
 	fx_in(&f, B + 2 * m, 0, m);
 	CHECK_EQ(f.e->nout, 2);
-	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, c->iss + 1, B + 3 * m, 0);
+	/* ato (80 ms) is bounded by the RTT, but not below 40 ms */
+	CHECK_EQ(tcp_next_deadline(c), f.now + 40000);
+	fx_in(&f, B + 3 * m, 0, m);
+	CHECK_EQ(f.e->nout, 3);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, c->iss + 1, B + 4 * m, 0);
 	CHECK_EQ(c->t_delack, 0);
 
 	/* A small segment is not full-sized: delayed. */
-	fx_in(&f, B + 3 * m, WIRE_TCP_PSH, 100);
-	CHECK_EQ(f.e->nout, 2);
-	CHECK(c->t_delack != 0);
-	/* A GSO super-segment of >= 2 MSS counts as two: at once. */
-	fx_in(&f, B + 3 * m + 100, 0, 3 * m);
+	fx_in(&f, B + 4 * m, WIRE_TCP_PSH, 100);
 	CHECK_EQ(f.e->nout, 3);
+	CHECK(c->t_delack != 0);
+	/* A GSO super-segment of more than one MSS: at once. */
+	fx_in(&f, B + 4 * m + 100, 0, 2 * m);
+	CHECK_EQ(f.e->nout, 4);
 	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, c->iss + 1, B + 6 * m + 100, 0);
 	CHECK_EQ(c->rcvq_bytes, 6 * m + 100);
 	CHECK_EQ(c->st.bytes_in, 6 * m + 100);
@@ -301,10 +318,10 @@ static void test_ooo_sack(void)
 	const uint32_t m = 1448;
 	const struct out_seg *o;
 
-	fx_in(&f, B, 0, m); /* A, in order: delayed */
-	CHECK_EQ(f.e->nout, 0);
-	fx_in(&f, B + 2 * m, 0, m); /* C: out of order, dup ACK + SACK at once */
+	fx_in(&f, B, 0, m); /* A, in order: ACKed at once (quick-ACK mode) */
 	CHECK_EQ(f.e->nout, 1);
+	fx_in(&f, B + 2 * m, 0, m); /* C: out of order, dup ACK + SACK at once */
+	CHECK_EQ(f.e->nout, 2);
 	o = last_out(f.e);
 	CHECK_OUT(o, WIRE_TCP_ACK, c->iss + 1, B + m, 0);
 	CHECK_EQ(o->th.opts.nsack, 1);
@@ -457,15 +474,20 @@ static void test_zero_window(void)
 	CHECK_EQ(f.e->nout, n + 3);
 	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, c->iss + 1, seq, 0);
 	CHECK_EQ(last_out(f.e)->th.window, 8);
-	/* One more KiB: too little to announce (SWS avoidance). */
-	f.e->env.seg_free(f.e, tcp_rcvq_pop(c));
-	tcp_rcv_space_changed(c, f.now);
-	CHECK_EQ(f.e->nout, n + 3);
-	/* Two more: now 4 KiB, grown by 3 KiB >= 2 MSS. */
-	f.e->env.seg_free(f.e, tcp_rcvq_pop(c));
+	/* One more KiB: the window can double (Linux's tcp_cleanup_rbuf
+	 * rule): announced. */
 	f.e->env.seg_free(f.e, tcp_rcvq_pop(c));
 	tcp_rcv_space_changed(c, f.now);
 	CHECK_EQ(f.e->nout, n + 4);
+	CHECK_EQ(last_out(f.e)->th.window, 16);
+	/* One more: 3 KiB, not twice the 2 KiB advertised: not yet. */
+	f.e->env.seg_free(f.e, tcp_rcvq_pop(c));
+	tcp_rcv_space_changed(c, f.now);
+	CHECK_EQ(f.e->nout, n + 4);
+	/* And one more: 4 KiB, twice: announced. */
+	f.e->env.seg_free(f.e, tcp_rcvq_pop(c));
+	tcp_rcv_space_changed(c, f.now);
+	CHECK_EQ(f.e->nout, n + 5);
 	CHECK_EQ(last_out(f.e)->th.window, 32);
 	CHECK_CONN(c, TCP_ESTABLISHED, c->iss + 1, B + 8192, 4096);
 

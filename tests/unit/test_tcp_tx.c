@@ -108,10 +108,11 @@ static void test_segmentation_iw(void)
 	struct tcp_conn *c = &f.c;
 	uint32_t s0 = c->iss + 1;
 	CHECK_EQ(tcp_send(c, f.data, 100000, f.now), 100000);
-	/* RFC 6928: 10 segments, each one MSS, ACK on all, PSH on none. */
+	/* RFC 6928: 10 segments, each one MSS, ACK on all, PSH on the last
+	 * only: the end of what Linux would send as one TSO packet. */
 	CHECK_EQ(f.e->nout, 10);
 	for (unsigned i = 0; i < 10; i++) {
-		CHECK_OUT(&f.e->out[i], WIRE_TCP_ACK, s0 + i * M, R, M);
+		CHECK_OUT(&f.e->out[i], WIRE_TCP_ACK | (i == 9 ? WIRE_TCP_PSH : 0), s0 + i * M, R, M);
 		CHECK(f.e->out[i].th.opts.present & WIRE_OPT_TS);
 		CHECK_EQ(f.e->out[i].th.window, (256u << 10) >> 7);
 	}
@@ -148,13 +149,14 @@ static void test_gso(void)
 	struct tcp_conn *c = &f.c;
 	uint32_t s0 = c->iss + 1;
 	tcp_send(c, f.data, 200000, f.now);
-	/* One super-segment of the whole initial window. */
+	/* One super-segment of the whole initial window, with PSH as Linux
+	 * puts on every GSO packet. */
 	CHECK_EQ(f.e->nout, 1);
-	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, s0, R, 10 * M);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK | WIRE_TCP_PSH, s0, R, 10 * M);
 	fx_ack(&f, s0 + 10 * M, 2048, 0, NULL);
 	/* cwnd 20 MSS: whole MSS multiples, at most 45 MSS per segment. */
 	CHECK_EQ(f.e->nout, 2);
-	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK, s0 + 10 * M, R, 20 * M);
+	CHECK_OUT(last_out(f.e), WIRE_TCP_ACK | WIRE_TCP_PSH, s0 + 10 * M, R, 20 * M);
 	check_payloads(&f);
 	fx_close(&f);
 }
@@ -416,10 +418,11 @@ static void test_persist(void)
 		fx_ack(&f, s0, 0, 0, NULL); /* answered, still closed */
 	}
 	CHECK_EQ(c->st.window_probes, 3);
-	/* The window opens: data flows (the 656-byte tail waits for Nagle),
-	 * persist off. */
+	/* The window opens: data flows, persist off. The 656-byte tail goes
+	 * too: Minshall's Nagle (Linux's tcp_minshall_check) holds a partial
+	 * segment only while an earlier one is unacknowledged. */
 	fx_ack(&f, s0, 2048, 0, NULL);
-	CHECK_EQ(f.e->nout, 3 + 3);
+	CHECK_EQ(f.e->nout, 3 + 4);
 	CHECK_EQ(c->t_persist, 0);
 	CHECK(c->t_rexmit != 0);
 	check_payloads(&f);
