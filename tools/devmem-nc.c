@@ -102,6 +102,7 @@ struct opts {
 	uint32_t buf_size;
 	uint64_t dmabuf_size;
 	unsigned queues;          /* 0: max(1, first_q + nq) */
+	unsigned max_queues;      /* --max-queues: room for devmemctl channels (0: queues) */
 	unsigned conns;
 	unsigned hold_ms;
 	bool progress;
@@ -159,7 +160,7 @@ static void usage(FILE *f, const char *argv0)
 	fprintf(f,
 		"usage: %s -l -s SERVER_IP [-c CLIENT_IP] [-f IFNAME] [-p PORT] [-v N]\n"
 		"          [-q NUM] [-t START] [--mem host|sealed|cuda] [--buf-size N]\n"
-		"          [--dmabuf-size N[K|M|G]] [--queues N] [--conns N]\n"
+		"          [--dmabuf-size N[K|M|G]] [--queues N] [--max-queues N] [--conns N]\n"
 		"          [--hold-ms MS] [--tun-peer ADDR[/PREFIX]] [--ctl PATH] [--progress]\n"
 		"          [--verbose]\n"
 		"       %s -s SERVER_IP -c CLIENT_IP [-f IFNAME] [-p PORT] [-z CHUNK]\n"
@@ -197,6 +198,8 @@ static void usage(FILE *f, const char *argv0)
 		"  --buf-size N     payload buffer size, a power of two >= 4096 (4096)\n"
 		"  --dmabuf-size N  dmabuf size, K/M/G suffixes allowed (64M)\n"
 		"  --queues N       RX queues of the stack (max(1, START+NUM))\n"
+		"  --max-queues N   queues the TUN link is opened with, so that\n"
+		"                   `devmemctl channels` can grow the count (--queues)\n"
 		"  --conns N        server: accept N connections concurrently, one thread\n"
 		"                   each (1)\n"
 		"  --hold-ms MS     server: after the first frag keep every token MS ms\n"
@@ -270,6 +273,7 @@ enum {
 	OPT_BUF_SIZE,
 	OPT_DMABUF_SIZE,
 	OPT_QUEUES,
+	OPT_MAX_QUEUES,
 	OPT_CONNS,
 	OPT_HOLD_MS,
 	OPT_PROGRESS,
@@ -296,6 +300,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"buf-size", required_argument, NULL, OPT_BUF_SIZE},
 		{"dmabuf-size", required_argument, NULL, OPT_DMABUF_SIZE},
 		{"queues", required_argument, NULL, OPT_QUEUES},
+		{"max-queues", required_argument, NULL, OPT_MAX_QUEUES},
 		{"conns", required_argument, NULL, OPT_CONNS},
 		{"hold-ms", required_argument, NULL, OPT_HOLD_MS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
@@ -397,6 +402,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_QUEUES:
 			o->queues = (unsigned)parse_uint("--queues", optarg, 1, 1024);
+			break;
+		case OPT_MAX_QUEUES:
+			o->max_queues = (unsigned)parse_uint("--max-queues", optarg, 1, 64);
 			break;
 		case OPT_CONNS:
 			o->conns = (unsigned)parse_uint("--conns", optarg, 1, 4096);
@@ -1650,6 +1658,9 @@ int main(int argc, char **argv)
 
 	devmem_config_init(&cfg);
 	cfg.rx_queues = o.queues;
+	if (o.max_queues && o.max_queues < o.queues)
+		die_usage("--max-queues %u is below --queues %u", o.max_queues, o.queues);
+	cfg.max_queues = o.max_queues;
 	cfg.buf_size = o.buf_size;
 	cfg.verbose = o.verbose;
 	tun.ifname = o.ifname;

@@ -50,7 +50,7 @@ expect_refusal() {
 ns_create srv
 log=$E2E_TMP/devmem-nc.log
 bg_ns "$NS" "$log" "$DEVMEM_NC" -l -f dmtun0 -s "$SERVER" -c "$CLIENT" -p "$PORT" -v 7 \
-	--queues 2 --conns 2 --ctl "$SOCK"
+	--queues 2 --max-queues 4 --conns 2 --ctl "$SOCK"
 srv=$BG_PID
 wait_listening "$log" "$srv" || fail "devmem-nc did not start"
 bid=$(sed -n 's/^listening on .*binding \([0-9]*\)).*/\1/p' "$log" | head -n1)
@@ -100,6 +100,14 @@ expect_refusal "rule del of an empty location" 1 "devmemctl: rule-del: No such f
 expect_refusal "rule on a queue that does not exist" 1 "Invalid argument (EINVAL" \
 	rule add flow-type tcp4 dst-port 1 action 9
 expect_refusal "channels 0" 1 "EINVAL" channels 0
+expect_refusal "channels beyond --max-queues" 1 "EINVAL" channels 5
+# ethtool -L at run time: up to the link's 4 queues and back
+ctl channels 4 >/dev/null
+expect_eq "channels 4: exit status" "$?" 0
+expect_eq "queues active after channels 4" "$(ctl --json show queues | grep -o '"active":true' | wc -l)" 4
+ctl channels 2 >/dev/null
+expect_eq "channels 2: exit status" "$?" 0
+expect_eq "queues active after channels 2" "$(ctl --json show queues | grep -o '"active":true' | wc -l)" 2
 expect_refusal "show of an unknown object" 2 "" show nothing
 expect_refusal "unknown command" 2 "" frobnicate
 err=$("$DEVMEMCTL" -s "$E2E_TMP/none.sock" show queues 2>&1)
