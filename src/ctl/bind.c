@@ -170,6 +170,12 @@ struct devmem_binding *devmem_bind_tx(struct devmem_stack *s, int dmabuf_fd)
 	b->id = atomic_fetch_add(&next_binding_id, 1);
 	b->tx = true;
 	b->dmabuf = d;
+	pthread_mutex_lock(&s->lock);
+	/* the copy engine moves device memory into a page-locked bounce (as
+	 * the NIC's RX slots); pageable memory would be staged by the driver */
+	if (d->prov->pin && !s->tx_bounce_pin && d->prov->pin(s->tx_bounce, STACK_TX_BOUNCE) == 0)
+		s->tx_bounce_pin = d->prov;
+	pthread_mutex_unlock(&s->lock);
 	if (tx_ids_add(b->id) < 0) {
 		dmabuf_put(d);
 		free(b);

@@ -59,6 +59,8 @@ static void stack_free(struct devmem_stack *s)
 	free(s->pollers);
 	free(s->hash);
 	free(s->tx_scratch);
+	if (s->tx_bounce && s->tx_bounce_pin)
+		s->tx_bounce_pin->unpin(s->tx_bounce);
 	free(s->tx_bounce);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -93,6 +93,8 @@ struct devmem_stack {
 	uint8_t *tx_scratch;       /* ICMP replies */
 	uint8_t *tx_bounce;        /* payload of a segment from device memory the
 				      stack cannot address (the DMA step's copy) */
+	const struct mem_provider *tx_bounce_pin; /* pinned for this provider's
+				      copy engine (cuda), or NULL */
 	struct devmem_stack_stats st;
 	struct tcp_stats tcp_gone;  /* of connections already freed */
 };
