@@ -24,16 +24,13 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 BUILD=${DEVMEM_BUILD:-$REPO/build}
 BYTES=${BYTES:-4G}
 RUNS=${RUNS:-3}
 CC=${CC:-cubic}
 PORT=5201
-
-die() {
-	echo "gpu.sh: $*" >&2
-	exit 1
-}
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, TUN)"
 if ! { command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; }; then
@@ -76,22 +73,6 @@ ip -n "$NS_SND" link set dmg-s up
 ip -n "$NS_RCV" link set dmg-r up
 
 HZ=$(getconf CLK_TCK)
-busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1; }
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-per_gib() { awk -v s="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? s / (b / 1073741824) : 0) }'; }
-wait_listening() {
-	local log=$1 pid=$2 i
-	for ((i = 0; i < 300; i++)); do
-		grep -q listening "$log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "receiver exited early"; }
-		sleep 0.05
-	done
-	die "receiver not listening"
-}
 
 K_GBPS=() K_PROC=() K_SYS=() D_GBPS=() D_PROC=() D_SYS=()
 KBYTES=0

@@ -41,6 +41,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 BUILD=${DEVMEM_BUILD:-$REPO/build}
 BYTES=${BYTES:-2G}
 RUNS=${RUNS:-1}
@@ -51,11 +53,6 @@ DMABUF_SIZE=${DMABUF_SIZE:-256M}
 BG_SAMPLE=${BG_SAMPLE:-0.5}
 PORT=5201
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}
-
-die() {
-	echo "mq.sh: $*" >&2
-	exit 1
-}
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, veth, TUN): run it as root"
 for b in devmem-nc kernel_sender kernel_rx; do
@@ -174,26 +171,6 @@ proc_cpu() {
 	echo 0
 }
 
-wait_listening() {
-	local log=$1 pid=$2 i
-	for ((i = 0; i < 300; i++)); do
-		grep -q listening "$log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "receiver exited early"; }
-		sleep 0.05
-	done
-	cat "$log" >&2
-	die "receiver not listening"
-}
-
-kv() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
-}
-
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
 # CPUs busy on average between two all_ticks samples: busy0 all0 busy1 all1
 cores() {
 	awk -v b=$(($3 - $1)) -v t=$(($4 - $2)) -v n="$NCPU" 'BEGIN { printf "%.2f", (t > 0 ? n * b / t : 0) }'
@@ -201,10 +178,6 @@ cores() {
 
 range() { # min-max of the arguments
 	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.1f-%.1f", a, b }'
-}
-
-per_gib() { # seconds bytes
-	awk -v s="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? s / (b / 1073741824) : 0) }'
 }
 
 # F senders of PER bytes each, started together inside namespace NS;

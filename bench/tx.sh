@@ -35,6 +35,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 BUILD=${DEVMEM_BUILD:-$REPO/build}
 BYTES=${BYTES:-4G}
 RUNS=${RUNS:-3}
@@ -43,11 +45,6 @@ RUNS=${RUNS:-3}
 CC=${CC:-cubic}
 PORT=5201
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
-
-die() {
-	echo "tx.sh: $*" >&2
-	exit 1
-}
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, TUN)"
 for b in devmem-nc kernel_sender kernel_rx; do
@@ -95,36 +92,6 @@ ip -n "$NS_RCV" link set dmb-r up
 ip netns exec "$NS_FWD" sysctl -qw net.ipv4.ip_forward=1
 
 HZ=$(getconf CLK_TCK)
-
-# Busy ticks of the whole machine: user nice system irq softirq steal.
-busy_ticks() {
-	awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
-}
-
-wait_listening() {
-	local log=$1 pid=$2 i
-	for ((i = 0; i < 300; i++)); do
-		grep -q listening "$log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "receiver exited early"; }
-		sleep 0.05
-	done
-	cat "$log" >&2
-	die "receiver not listening"
-}
-
-kv() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
-}
-
-# median of the arguments
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-per_gib() { # seconds bytes
-	awk -v s="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? s / (b / 1073741824) : 0) }'
-}
 
 # user+sys seconds from a /usr/bin/time -f 'cpu_user=%U cpu_sys=%S' file
 time_cpu() {
