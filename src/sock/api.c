@@ -42,11 +42,6 @@ static long unlock_ret(struct sock *sk, long r)
 	return devmem_ret(r);
 }
 
-static void sock_kick(struct sock *sk)
-{
-	sock_kick_timers(sk);
-}
-
 int devmem_is_socket(int fd)
 {
 	return fdtab_get(fd) != NULL;
@@ -345,7 +340,7 @@ int devmem_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		sock_unhash(sk);
 		return (int)unlock_ret(sk, r);
 	}
-	sock_kick(sk);
+	sock_kick_timers(sk);
 	if (sk->nonblock)
 		return (int)unlock_ret(sk, -EINPROGRESS);
 	while (sk->conn.state == TCP_SYN_SENT && !sk->conn.err && !sk->user_closed)
@@ -376,7 +371,7 @@ int devmem_shutdown(int fd, int how)
 	}
 	if (how != SHUT_RD) {
 		tcp_shutdown(&sk->conn, devmem_now_us());
-		sock_kick(sk);
+		sock_kick_timers(sk);
 	}
 	return (int)unlock_ret(sk, 0);
 }
@@ -450,7 +445,7 @@ int devmem_close(int fd)
 			tcp_abort(&sk->conn, now);
 		} else {
 			tcp_shutdown(&sk->conn, now);
-			sock_kick(sk);
+			sock_kick_timers(sk);
 			if (sk->linger)
 				linger_wait(sk);
 		}
@@ -598,7 +593,7 @@ int devmem_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			/* uncorking pushes what was held (tcp_push_pending_frames) */
 			if (!v && sk->conn.state != TCP_CLOSED && !sk->listening)
 				tcp_output(&sk->conn, devmem_now_us());
-			sock_kick(sk);
+			sock_kick_timers(sk);
 			return (int)unlock_ret(sk, 0);
 		}
 	}
