@@ -68,6 +68,28 @@ static inline socklen_t make_addr(int family, const char *ip, uint16_t port,
 	return sizeof(*in6);
 }
 
+/* sendmsg from TX binding id: each iov_base an offset into its dmabuf, the
+ * id in a SOL_SOCKET/SCM_DEVMEM_DMABUF cmsg. */
+static inline ssize_t send_dmabuf(int fd, uint32_t id, const struct iovec *iov, size_t n,
+				  int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_DEVMEM_DMABUF;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &id, sizeof(id));
+	return devmem_sendmsg(fd, &msg, flags);
+}
+
 /* A sender thread: connect from stack A and push `bytes` of the pattern. */
 struct sender {
 	struct devmem_stack *stack;

@@ -158,20 +158,6 @@ static void test_rx(int family, uint16_t port, uint64_t bytes)
 	CHECK_EQ(devmem_dmabuf_free(dfd), 0);
 }
 
-static ssize_t send_dmabuf(int fd, uint32_t id, const struct iovec *iov, size_t n)
-{
-	char ctrl[CMSG_SPACE(sizeof(uint32_t))] = {0};
-	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n,
-			     .msg_control = ctrl, .msg_controllen = sizeof(ctrl)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_DEVMEM_DMABUF;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-	memcpy(CMSG_DATA(cm), &id, sizeof(id));
-	return devmem_sendmsg(fd, &msg, MSG_ZEROCOPY);
-}
-
 /* TX from GPU memory the GPU filled; the receiver checks every byte. */
 static void test_tx(uint16_t port)
 {
@@ -199,7 +185,7 @@ static void test_tx(uint16_t port)
 	uint8_t *got = malloc((size_t)CALLS * PER);
 	for (unsigned k = 0; k < CALLS; k++) {
 		struct iovec iov = {(void *)(uintptr_t)((uint64_t)k * PER), PER};
-		ssize_t r = send_dmabuf(c, devmem_binding_id(tx), &iov, 1);
+		ssize_t r = send_dmabuf(c, devmem_binding_id(tx), &iov, 1, MSG_ZEROCOPY);
 		CHECK_EQ(r, PER);
 		/* drain as we go so the send buffer never fills */
 		size_t have = 0;

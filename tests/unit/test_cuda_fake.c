@@ -87,20 +87,6 @@ static void rx_stream(int family, uint16_t port, uint64_t bytes)
 	CHECK_EQ(devmem_dmabuf_free(dfd), 0);
 }
 
-static ssize_t send_dmabuf(int fd, uint32_t id, const struct iovec *iov, size_t n)
-{
-	char ctrl[CMSG_SPACE(sizeof(uint32_t))] = {0};
-	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n,
-			     .msg_control = ctrl, .msg_controllen = sizeof(ctrl)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_DEVMEM_DMABUF;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-	memcpy(CMSG_DATA(cm), &id, sizeof(id));
-	return devmem_sendmsg(fd, &msg, MSG_ZEROCOPY);
-}
-
 static void tx_stream(uint16_t port)
 {
 	enum { CALLS = 32, PER = 7 * 9000 };
@@ -122,7 +108,7 @@ static void tx_stream(uint16_t port)
 	CHECK_EQ(devmem_setsockopt(c, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)), 0);
 	for (unsigned k = 0; k < CALLS; k++) {
 		struct iovec iov = {(void *)(uintptr_t)((uint64_t)k * PER), PER};
-		CHECK_EQ(send_dmabuf(c, devmem_binding_id(tx), &iov, 1), PER);
+		CHECK_EQ(send_dmabuf(c, devmem_binding_id(tx), &iov, 1, MSG_ZEROCOPY), PER);
 		size_t have = 0;
 		while (have < PER) {
 			ssize_t n = devmem_recv(s, got + (size_t)k * PER + have, PER - have, 0);

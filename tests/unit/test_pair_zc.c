@@ -186,21 +186,7 @@ static void *zc_sender_main(void *arg)
 			iov[1].iov_len = (size_t)(len - iov[0].iov_len);
 			n = 2;
 		}
-		union {
-			char buf[CMSG_SPACE(sizeof(uint32_t))];
-			struct cmsghdr align;
-		} ctl;
-		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n, .msg_control = ctl.buf,
-				     .msg_controllen = sizeof(ctl.buf)};
-		struct cmsghdr *cm;
-
-		memset(&ctl, 0, sizeof(ctl));
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_DEVMEM_DMABUF;
-		cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-		memcpy(CMSG_DATA(cm), &s->binding_id, sizeof(uint32_t));
-		ssize_t r = devmem_sendmsg(fd, &msg, MSG_ZEROCOPY);
+		ssize_t r = send_dmabuf(fd, s->binding_id, iov, n, MSG_ZEROCOPY);
 
 		if (r < 0) {
 			if (errno != EAGAIN && errno != ENOBUFS) {

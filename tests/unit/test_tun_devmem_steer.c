@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pairutil.h"
+#include "flowutil.h"
 
 
 static struct devmem_stack *st;
@@ -50,62 +50,20 @@ static int kernel_flow(uint16_t sport, uint16_t port, size_t len, int timeout_s)
 		close(fd);
 		return -1;
 	}
-	static uint8_t buf[7 * 4096];
-	pattern_fill(buf, sizeof(buf), 0, 7);
-	size_t sent = 0;
-	while (sent < len) {
-		size_t off = sent % sizeof(buf), n = sizeof(buf) - off < len - sent ? sizeof(buf) - off : len - sent;
-		ssize_t r = send(fd, buf + off, n, 0);
-		if (r <= 0)
-			break;
-		sent += (size_t)r;
-	}
-	shutdown(fd, SHUT_WR);
+	kernel_send_pattern(fd, len);
 	return fd;
 }
 
-/* Read the accepted connection to its end: bytes in device memory and
- * ordinary bytes, all validated; tokens given back. */
+/* Read the accepted connection to its end, every byte validated. */
 static void read_flow(int c, uint64_t *dev, uint64_t *plain, uint64_t *linear)
 {
-	static uint8_t data[65536];
-	uint8_t ctrl[CMSG_SPACE(sizeof(struct dmabuf_cmsg)) * 64];
 	const uint8_t *map = mmap(NULL, 8u << 20, PROT_READ, MAP_SHARED, dmabuf, 0);
-	uint64_t pos = 0;
 
 	CHECK(map != MAP_FAILED);
-	*dev = *plain = *linear = 0;
-	for (;;) {
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-				     .msg_controllen = sizeof(ctrl)};
-		ssize_t n = devmem_recvmsg(c, &msg, MSG_SOCK_DEVMEM);
-		CHECK(n >= 0);
-		if (n <= 0)
-			break;
-		if (msg.msg_controllen == 0) {
-			CHECK_EQ(pattern_check(data, (size_t)n, pos, 7), -1);
-			*plain += (uint64_t)n;
-			pos += (uint64_t)n;
-			continue;
-		}
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			struct dmabuf_cmsg d;
-			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			if (cm->cmsg_type == SCM_DEVMEM_LINEAR) {
-				*linear += d.frag_size;
-			} else {
-				CHECK_EQ(cm->cmsg_type, SCM_DEVMEM_DMABUF);
-				CHECK_EQ(d.dmabuf_id, bid);
-				CHECK_EQ(pattern_check(map + d.frag_offset, d.frag_size, pos, 7), -1);
-				struct dmabuf_token t = {d.frag_token, 1};
-				CHECK_EQ(devmem_setsockopt(c, SOL_SOCKET, SO_DEVMEM_DONTNEED, &t,
-							   sizeof(t)), 1);
-				*dev += d.frag_size;
-			}
-			pos += d.frag_size;
-		}
-	}
+	struct drained d = drain_pattern(c, map, bid);
+	*dev = d.dev;
+	*plain = d.plain;
+	*linear = d.linear;
 	munmap((void *)map, 8u << 20);
 }
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pairutil.h"
+#include "flowutil.h"
 
 #define LEN (1u << 20)
 
@@ -53,63 +53,20 @@ static int kernel_sender(bool hopopts)
 		close(fd);
 		return -1;
 	}
-	static uint8_t buf[7 * 4096];
-	pattern_fill(buf, sizeof(buf), 0, 7);
-	size_t sent = 0;
-	while (sent < LEN) {
-		size_t off = sent % sizeof(buf);
-		size_t n = sizeof(buf) - off < LEN - sent ? sizeof(buf) - off : LEN - sent;
-		ssize_t r = send(fd, buf + off, n, 0);
-		if (r <= 0)
-			break;
-		sent += (size_t)r;
-	}
-	shutdown(fd, SHUT_WR);
+	kernel_send_pattern(fd, LEN);
 	return fd;
 }
 
 /* Read to the end: bytes by how they came, all validated. */
 static void drain(int c, uint64_t *dev, uint64_t *linear, uint64_t *plain)
 {
-	static uint8_t data[65536];
-	uint8_t ctrl[CMSG_SPACE(sizeof(struct dmabuf_cmsg)) * 64];
 	const uint8_t *map = mmap(NULL, 8u << 20, PROT_READ, MAP_SHARED, dmabuf, 0);
-	uint64_t pos = 0;
 
-	*dev = *linear = *plain = 0;
-	for (;;) {
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-				     .msg_controllen = sizeof(ctrl)};
-		ssize_t n = devmem_recvmsg(c, &msg, MSG_SOCK_DEVMEM);
-		CHECK(n >= 0);
-		if (n <= 0)
-			break;
-		if (!msg.msg_controllen) {
-			CHECK_EQ(pattern_check(data, (size_t)n, pos, 7), -1);
-			*plain += (uint64_t)n;
-			pos += (uint64_t)n;
-			continue;
-		}
-		uint64_t at = 0; /* linear bytes sit in data, in stream order */
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			struct dmabuf_cmsg d;
-			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			if (cm->cmsg_type == SCM_DEVMEM_LINEAR) {
-				CHECK_EQ(pattern_check(data + at, d.frag_size, pos, 7), -1);
-				*linear += d.frag_size;
-			} else {
-				CHECK_EQ(cm->cmsg_type, SCM_DEVMEM_DMABUF);
-				CHECK_EQ(pattern_check(map + d.frag_offset, d.frag_size, pos, 7), -1);
-				struct dmabuf_token t = {d.frag_token, 1};
-				CHECK_EQ(devmem_setsockopt(c, SOL_SOCKET, SO_DEVMEM_DONTNEED, &t,
-							   sizeof(t)), 1);
-				*dev += d.frag_size;
-			}
-			at += d.frag_size;
-			pos += d.frag_size;
-		}
-	}
+	CHECK(map != MAP_FAILED);
+	struct drained d = drain_pattern(c, map, 0);
+	*dev = d.dev;
+	*linear = d.linear;
+	*plain = d.plain;
 	munmap((void *)map, 8u << 20);
 }
 

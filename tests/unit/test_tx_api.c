@@ -45,20 +45,6 @@ static int connect_pair(int family, uint16_t port, int *cfd)
 	return s;
 }
 
-static ssize_t send_dmabuf(int fd, uint32_t id, const struct iovec *iov, size_t n, int flags)
-{
-	char ctrl[CMSG_SPACE(sizeof(uint32_t))] = {0};
-	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n,
-			     .msg_control = ctrl, .msg_controllen = sizeof(ctrl)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_DEVMEM_DMABUF;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-	memcpy(CMSG_DATA(cm), &id, sizeof(id));
-	return devmem_sendmsg(fd, &msg, flags);
-}
-
 /* Read one completion: 1 with [*lo, *hi], 0 when none is queued. */
 static int read_completion(int fd, int family, uint32_t *lo, uint32_t *hi)
 {
